@@ -1,0 +1,1 @@
+"""To whom and how: channels, conversations, the dispatcher, the CLI."""

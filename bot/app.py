@@ -1,0 +1,115 @@
+"""Compose the bot from one Settings: database, conversation and channels; start and stop them."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import signal
+from collections.abc import Callable
+from datetime import datetime
+
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.telegram import TelegramChannel
+from bot.conversation.events import Inbound, Reply
+from bot.conversation.member import MemberConversation
+from bot.settings import Settings, SettingsError
+from db.base import utcnow
+from db.engine import create_db_engine, session_factory
+from db.migrate import alembic_config
+from db.models import Channel, Staff, StaffRole
+
+log = logging.getLogger(__name__)
+
+
+class SchemaError(Exception):
+    """The database is missing or behind the code; the message says which command fixes it."""
+
+
+def check_schema(engine: Engine) -> None:
+    """Refuse to start on a database that `outreach db upgrade` has not brought up to date."""
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as connection:
+        current = MigrationContext.configure(connection).get_current_revision()
+    if current is None:
+        raise SchemaError("the database is empty: run `outreach db upgrade` first")
+    if current != head:
+        raise SchemaError(
+            f"the database is at revision {current}, the code needs {head}: "
+            "run `outreach db upgrade`"
+        )
+
+
+def seed_admins(session: Session, admins: tuple[int, ...], now: datetime) -> None:
+    """Make sure every Telegram user id in OUTREACH_ADMINS is a staff admin."""
+    for user_id in admins:
+        query = select(Staff).where(
+            Staff.channel == Channel.TELEGRAM, Staff.user_id == str(user_id)
+        )
+        staff = session.scalar(query)
+        if staff is None:
+            session.add(
+                Staff(
+                    channel=Channel.TELEGRAM,
+                    user_id=str(user_id),
+                    role=StaffRole.ADMIN,
+                    created_at=now,
+                )
+            )
+        elif staff.role != StaffRole.ADMIN:
+            staff.role = StaffRole.ADMIN
+
+
+class OutreachApp:
+    """The running product: owns the engine, the session factory and the channels."""
+
+    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+        self.settings = settings
+        self.clock = clock
+        self.engine = create_db_engine(settings.database_url)
+        self.sessions: sessionmaker[Session] = session_factory(self.engine)
+        self.conversation = MemberConversation(settings.tz)
+        self.telegram = TelegramChannel(
+            settings.require_token(), settings.telegram_api_url, self.handle_event
+        )
+
+    def handle_now(self, event: Inbound) -> list[Reply]:
+        """Handle one member event in its own transaction."""
+        with self.sessions.begin() as session:
+            return self.conversation.handle(session, event, self.clock())
+
+    async def handle_event(self, event: Inbound) -> list[Reply]:
+        """Handle one member event off the event loop (database calls block)."""
+        return await asyncio.to_thread(self.handle_now, event)
+
+    async def start(self) -> None:
+        """Check the database, seed the first admins and start the channels."""
+        check_schema(self.engine)
+        with self.sessions.begin() as session:
+            seed_admins(session, self.settings.outreach_admins, self.clock())
+        await self.telegram.start()
+        log.info("bot started")
+
+    async def stop(self) -> None:
+        """Stop the channels and release database connections."""
+        await self.telegram.stop()
+        self.engine.dispose()
+        log.info("bot stopped")
+
+    async def run_until_signalled(self) -> None:
+        """Run until SIGINT or SIGTERM, then stop cleanly."""
+        stopping = asyncio.Event()
+        loop = asyncio.get_running_loop()
+        for sig in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(sig, stopping.set)
+        await self.start()
+        try:
+            await stopping.wait()
+        finally:
+            await self.stop()
+
+
+__all__ = ["OutreachApp", "SchemaError", "SettingsError", "check_schema", "seed_admins"]

@@ -1,0 +1,162 @@
+"""Adapt Telegram to the neutral conversation: updates in as events, replies out as messages."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable, Callable, Sequence
+
+from telegram import (
+    BotCommand,
+    CallbackQuery,
+    InlineKeyboardButton,
+    InlineKeyboardMarkup,
+    Message,
+    Update,
+)
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import (
+    Application,
+    ApplicationBuilder,
+    CallbackQueryHandler,
+    ContextTypes,
+    MessageHandler,
+    filters,
+)
+
+from bot.conversation.events import EventKind, Inbound, Option, Reply
+from db.models import Channel
+from messages import member as say
+
+log = logging.getLogger(__name__)
+
+Handler = Callable[[Inbound], Awaitable[list[Reply]]]
+
+COMMANDS = [
+    BotCommand("start", "Đăng ký hoặc nhận tin lại"),
+    BotCommand("profile", "Xem và sửa thông tin của anh/chị"),
+    BotCommand("topics", "Chọn chủ đề muốn nhận"),
+    BotCommand("stop", "Dừng nhận mọi tin"),
+    BotCommand("forget", "Xoá toàn bộ dữ liệu của anh/chị"),
+    BotCommand("help", "Hướng dẫn"),
+]
+
+
+def to_inbound(update: Update) -> Inbound | None:
+    """Turn a Telegram update into a neutral event, or None for what members cannot send us."""
+    user = update.effective_user
+    chat = update.effective_chat
+    if user is None or chat is None or chat.type != "private":
+        return None  # groups and channels are not member conversations
+    base = {
+        "channel": Channel.TELEGRAM,
+        "chat_id": str(chat.id),
+        "display_name": user.full_name[:120] or None,
+        "ref": f"update:{update.update_id}",
+    }
+    if update.callback_query is not None:
+        return Inbound(kind=EventKind.CHOICE, data=update.callback_query.data, **base)
+    message = update.message
+    if message is None:
+        return None  # edits, reactions and the like need no answer
+    text = message.text
+    if text is None:
+        return Inbound(kind=EventKind.OTHER, **base)
+    if text.startswith("/"):
+        head, _, rest = text[1:].partition(" ")
+        command = head.split("@", 1)[0].lower()
+        return Inbound(kind=EventKind.COMMAND, command=command, text=rest.strip(), **base)
+    return Inbound(kind=EventKind.TEXT, text=text, **base)
+
+
+def keyboard(options: Sequence[Option], columns: int = 1) -> InlineKeyboardMarkup | None:
+    """Lay options out as inline buttons, `columns` a row."""
+    if not options:
+        return None
+    buttons = [InlineKeyboardButton(o.label, callback_data=o.data) for o in options]
+    rows = [buttons[i : i + max(columns, 1)] for i in range(0, len(buttons), max(columns, 1))]
+    return InlineKeyboardMarkup(rows)
+
+
+class TelegramChannel:
+    """The Telegram adapter: long polling through python-telegram-bot."""
+
+    def __init__(self, token: str, api_url: str, handle: Handler) -> None:
+        file_url = api_url.replace("/bot", "/file/bot", 1) if "/bot" in api_url else api_url
+        self.application: Application = (  # type: ignore[type-arg]
+            ApplicationBuilder().token(token).base_url(api_url).base_file_url(file_url).build()
+        )
+        self._handle = handle
+        self.application.add_handler(CallbackQueryHandler(self._on_update))
+        self.application.add_handler(MessageHandler(filters.ALL, self._on_update))
+        self.application.add_error_handler(self._on_error)
+
+    async def start(self) -> None:
+        """Check the token, publish the command menu and start polling for updates."""
+        await self.application.initialize()
+        await self.application.bot.set_my_commands(COMMANDS)
+        await self.application.start()
+        updater = self.application.updater
+        assert updater is not None  # built with ApplicationBuilder, which always makes one
+        await updater.start_polling(poll_interval=0.0, timeout=10, drop_pending_updates=False)
+
+    async def stop(self) -> None:
+        """Stop polling, let handlers in progress finish, and close the HTTP client."""
+        updater = self.application.updater
+        if updater is not None and updater.running:
+            await updater.stop()
+        if self.application.running:
+            await self.application.stop()
+        await self.application.shutdown()
+
+    async def _on_update(self, update: Update, context: ContextTypes.DEFAULT_TYPE) -> None:
+        event = to_inbound(update)
+        if event is None:
+            return
+        query = update.callback_query
+        if query is not None:
+            await query.answer()  # stops the spinner on the member's button at once
+        replies = await self._handle(event)
+        await self.send_replies(int(event.chat_id), replies, query)
+
+    async def send_replies(
+        self, chat_id: int, replies: list[Reply], query: CallbackQuery | None = None
+    ) -> None:
+        """Send replies in order; an `edit` reply updates the pressed message in place."""
+        pressed = query.message if query is not None else None
+        for reply in replies:
+            markup = keyboard(reply.options, reply.columns)
+            if reply.edit and isinstance(pressed, Message):
+                await self._edit(pressed, reply.text, markup)
+                pressed = None
+                continue
+            if isinstance(pressed, Message) and pressed.reply_markup is not None:
+                # The pressed keyboard is spent: removing it avoids a second, stale tap.
+                await self._edit(pressed, None, None)
+                pressed = None
+            await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup)
+
+    async def _edit(
+        self, message: Message, text: str | None, markup: InlineKeyboardMarkup | None
+    ) -> None:
+        try:
+            if text is None:
+                await message.edit_reply_markup(reply_markup=markup)
+            else:
+                await message.edit_text(text, reply_markup=markup)
+        except BadRequest as exc:
+            if "not modified" not in exc.message:
+                raise
+
+    async def _on_error(self, update: object, context: ContextTypes.DEFAULT_TYPE) -> None:
+        error = context.error
+        update_id = update.update_id if isinstance(update, Update) else None
+        if isinstance(error, Forbidden):
+            log.info("telegram update %s: the member blocked the bot: %s", update_id, error)
+            return
+        log.error("telegram update %s failed", update_id, exc_info=error)
+        chat = update.effective_chat if isinstance(update, Update) else None
+        if chat is not None:
+            try:
+                await self.application.bot.send_message(chat.id, say.SYSTEM_ERROR)
+            except TelegramError:
+                log.warning("could not tell chat about the failure of update %s", update_id)

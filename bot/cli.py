@@ -1,0 +1,213 @@
+"""Give operators the `outreach` command: run, demo, database, cooperatives and areas."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+from collections.abc import Callable
+from functools import wraps
+from typing import Any
+
+import click
+from sqlalchemy import select
+
+from bot.app import OutreachApp, SchemaError
+from bot.settings import Settings, SettingsError, load_settings
+from db import areas as area_queries
+from db.base import utcnow
+from db.cooperatives import by_public_code, create_cooperative, invite_link
+from db.engine import create_db_engine, session_factory
+from db.migrate import upgrade
+from db.models import Area, AreaLevel, Cooperative, CooperativeKind
+from db.textmatch import rank
+
+
+def fail_cleanly[F: Callable[..., Any]](func: F) -> F:
+    """Turn the errors an operator can fix into one line on stderr and exit status 2."""
+
+    @wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        try:
+            return func(*args, **kwargs)
+        except (SettingsError, SchemaError, LookupError) as exc:
+            click.echo(f"error: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper  # type: ignore[return-value]
+
+
+@click.group()
+@click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
+def main(verbose: bool) -> None:
+    """Outreach bot for Vietnamese cooperatives (Telegram, later Zalo)."""
+    logging.basicConfig(
+        level=logging.DEBUG if verbose else logging.INFO,
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    # httpx logs every request at INFO, with the bot token in the URL: keep it out of logs.
+    logging.getLogger("httpx").setLevel(logging.WARNING)
+
+
+def _settings() -> Settings:
+    return load_settings()
+
+
+@main.command()
+@fail_cleanly
+def run() -> None:
+    """Run the bot with long polling until stopped (Ctrl+C or SIGTERM)."""
+    app = OutreachApp(_settings())
+    asyncio.run(app.run_until_signalled())
+
+
+@main.command()
+@click.option("--chat-id", default=1001, show_default=True, help="Your simulated Telegram id.")
+@click.option("--keep", type=click.Path(), help="Keep the demo database at this path.")
+@fail_cleanly
+def demo(chat_id: int, keep: str | None) -> None:
+    """Try the bot in this terminal: no token, no internet, a throwaway database."""
+    from bot.demo import run_demo
+
+    asyncio.run(run_demo(chat_id=chat_id, keep=keep))
+
+
+@main.group()
+def db() -> None:
+    """Create, migrate and inspect the database."""
+
+
+@db.command("upgrade")
+@fail_cleanly
+def db_upgrade() -> None:
+    """Create or migrate the schema and load the official areas (safe to run again)."""
+    engine = create_db_engine(_settings().database_url)
+    counts = upgrade(engine)
+    click.echo(
+        f"database is up to date: {counts.get('province', 0)} provinces, "
+        f"{counts.get('commune', 0)} communes, {counts.get('former', 0)} former units"
+    )
+
+
+@main.group()
+def coop() -> None:
+    """Add, list and invite to cooperatives."""
+
+
+@coop.command("add")
+@click.option("--name", required=True, help="Full name, e.g. 'HTX Nông nghiệp Mỹ Sơn'.")
+@click.option("--province", required=True, help="Province name or code.")
+@click.option("--commune", required=True, help="Commune name or code within the province.")
+@click.option("--group", "is_group", is_flag=True, help="A cooperative group (tổ hợp tác).")
+@click.option("--registration-code", help="Business registration number.")
+@click.option("--sector", help="Sector, e.g. 'nông nghiệp'.")
+@fail_cleanly
+def coop_add(
+    name: str,
+    province: str,
+    commune: str,
+    is_group: bool,
+    registration_code: str | None,
+    sector: str | None,
+) -> None:
+    """Add a cooperative and print its invitation code."""
+    sessions = session_factory(create_db_engine(_settings().database_url))
+    with sessions.begin() as session:
+        place = resolve_commune(session, province, commune)
+        kind = CooperativeKind.GROUP if is_group else CooperativeKind.COOPERATIVE
+        created = create_cooperative(
+            session,
+            name=name,
+            commune=place,
+            now=utcnow(),
+            kind=kind,
+            registration_code=registration_code,
+            sector=sector,
+        )
+        click.echo(f"{created.id}\t{created.public_code}\t{created.name}\t{place.name}")
+
+
+@coop.command("list")
+@fail_cleanly
+def coop_list() -> None:
+    """List cooperatives with their invitation codes."""
+    sessions = session_factory(create_db_engine(_settings().database_url))
+    with sessions() as session:
+        for c in session.scalars(select(Cooperative).order_by(Cooperative.id)):
+            click.echo(f"{c.id}\t{c.public_code}\t{c.name}\t{c.area.name}")
+
+
+@coop.command("link")
+@click.argument("code")
+@click.option("--bot-username", help="Skip asking Telegram for the bot's username.")
+@fail_cleanly
+def coop_link(code: str, bot_username: str | None) -> None:
+    """Print the Telegram link (for a QR poster) that enrols members into a cooperative."""
+    settings = _settings()
+    sessions = session_factory(create_db_engine(settings.database_url))
+    with sessions() as session:
+        found = by_public_code(session, code)
+        if found is None:
+            raise LookupError(f"no cooperative has the code {code!r}; see `outreach coop list`")
+        username = bot_username or asyncio.run(_bot_username(settings))
+        click.echo(invite_link(username, found))
+
+
+async def _bot_username(settings: Settings) -> str:
+    from telegram import Bot
+
+    async with Bot(settings.require_token(), base_url=settings.telegram_api_url) as bot:
+        return bot.username
+
+
+@main.group()
+def area() -> None:
+    """Look up provinces, communes and former districts."""
+
+
+@area.command("find")
+@click.argument("name")
+@click.option("--province", help="Search communes and former districts of this province.")
+@fail_cleanly
+def area_find(name: str, province: str | None) -> None:
+    """Find an area by name, with or without diacritics; former districts show what they became."""
+    sessions = session_factory(create_db_engine(_settings().database_url))
+    with sessions() as session:
+        if province is None:
+            found = area_queries.find_provinces(session, name)
+            scope = None
+        else:
+            scope = resolve_area(session, province, AreaLevel.PROVINCE, None)
+            found = area_queries.find_communes(session, scope.id, name)
+        for m in found.areas:
+            click.echo(f"{m.item.level.value}\t{m.item.code}\t{m.item.name}")
+        for m in found.former:
+            now = area_queries.successors_in(session, m.item, scope.id if scope else None)
+            click.echo(
+                f"former {m.item.level.value}\t{m.item.legacy_code}\t{m.item.name} "
+                f"({m.item.former_province or ''}) -> {', '.join(a.name for a in now)}"
+            )
+
+
+def resolve_area(session: Any, text: str, level: AreaLevel, parent: Area | None) -> Area:
+    """Find exactly one area by code or name, or raise LookupError saying what matched."""
+    query = select(Area).where(Area.level == level)
+    if parent is not None:
+        query = query.where(Area.parent_id == parent.id)
+    if text.isdigit():
+        found = session.scalar(query.where(Area.code == int(text)))
+        if found is None:
+            raise LookupError(f"no {level.value} has the code {text}")
+        return found
+    scope = [(a.search_name, a) for a in session.scalars(query)]
+    matches = [m.item for m in rank(text, scope) if m.grade == 0]
+    if len(matches) != 1:
+        names = ", ".join(m.item.name for m in rank(text, scope)) or "nothing"
+        raise LookupError(f"{level.value} {text!r} is not one area (matches: {names}); use a code")
+    return matches[0]
+
+
+def resolve_commune(session: Any, province: str, commune: str) -> Area:
+    """Find one commune of one province by names or codes."""
+    parent = resolve_area(session, province, AreaLevel.PROVINCE, None)
+    return resolve_area(session, commune, AreaLevel.COMMUNE, parent)

@@ -1,0 +1,1 @@
+"""Channel-neutral conversations with their state in the database."""

@@ -1,0 +1,82 @@
+"""Define the neutral events a channel hands in and the replies a conversation hands back."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+
+from db.models import Channel
+
+
+class EventKind(StrEnum):
+    """What a member did."""
+
+    TEXT = "text"  # typed text
+    COMMAND = "command"  # /word, with its argument in `text`
+    CHOICE = "choice"  # pressed a button (payload in `data`)
+    OTHER = "other"  # sent something the bot cannot read (sticker, voice, ...)
+
+
+@dataclass(frozen=True, slots=True)
+class Inbound:
+    """One thing a member did on a channel, stripped of the platform's shapes."""
+
+    channel: Channel
+    chat_id: str
+    kind: EventKind
+    text: str = ""
+    command: str | None = None
+    data: str | None = None
+    display_name: str | None = None
+    ref: str | None = None  # the platform's id of the update, kept as consent evidence
+
+
+@dataclass(frozen=True, slots=True)
+class Option:
+    """A choice offered: a button where the channel has them, a numbered line where not."""
+
+    label: str
+    data: str
+    aliases: tuple[str, ...] = ()  # other words that pick it when typed
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    """A message to send back; `edit` asks to update the pressed message instead of a new one."""
+
+    text: str
+    options: tuple[Option, ...] = ()
+    columns: int = 1
+    edit: bool = False
+    extra: dict[str, str] = field(default_factory=dict)
+
+
+class BadChoice(ValueError):
+    """Button data that is not ours or no longer makes sense."""
+
+
+@dataclass(frozen=True, slots=True)
+class Choice:
+    """Typed button data: an action and its value, packed into Telegram's 64 bytes."""
+
+    action: str
+    value: str = ""
+
+    def pack(self) -> str:
+        """Pack into callback data."""
+        packed = f"{self.action}|{self.value}"
+        if len(packed.encode()) > 64 or "|" in self.action:
+            raise BadChoice(f"choice too long for a button: {packed!r}")
+        return packed
+
+    @classmethod
+    def unpack(cls, data: str | None) -> Choice:
+        """Unpack callback data, or raise BadChoice."""
+        if not data or "|" not in data:
+            raise BadChoice(f"not a choice: {data!r}")
+        action, value = data.split("|", 1)
+        return cls(action, value)
+
+    def option(self, label: str, *aliases: str) -> Option:
+        """Make the option that carries this choice."""
+        return Option(label, self.pack(), aliases)

@@ -1,0 +1,129 @@
+"""Route a member's event to the right step: the channel-neutral member conversation."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.orm import Session
+
+from bot.conversation import profile, registration
+from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
+from bot.conversation.turn import Turn
+from db.subscribers import get_subscriber
+from db.textmatch import fold
+from messages import member as say
+
+log = logging.getLogger(__name__)
+
+COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
+    "start": profile.start,
+    "stop": profile.stop,
+    "profile": profile.show_profile,
+    "topics": lambda turn: profile.edit(turn, "topics"),
+    "forget": profile.ask_forget,
+    "help": lambda turn: [Reply(say.HELP)],
+}
+ANYTIME = {"prof": profile.on_profile}  # buttons valid whatever step the member is in
+CHOICES = {**registration.CHOICES, "forget": ("forget", profile.on_forget)}
+
+
+class MemberConversation:
+    """The member conversation: one event in, the replies out, state kept on the subscriber."""
+
+    def __init__(self, tz: ZoneInfo) -> None:
+        self.tz = tz
+
+    def handle(self, session: Session, event: Inbound, now: datetime) -> list[Reply]:
+        """Handle one event inside the caller's unit of work and return what to answer."""
+        member = get_subscriber(session, event.channel, event.chat_id)
+        turn = Turn(session, event, now, self.tz, member)
+        if member is not None:
+            member.last_seen_at = now
+            if member.consent_at is not None and event.display_name:
+                member.display_name = event.display_name
+            turn = replace(turn, event=self._typed_choice(member.conv_data or {}, event))
+        replies = self._route(turn)
+        if turn.subscriber is not None:
+            self._remember_options(turn, replies)
+        return replies
+
+    def _route(self, turn: Turn) -> list[Reply]:
+        event = turn.event
+        if event.kind == EventKind.COMMAND:
+            handler = COMMANDS.get(event.command or "")
+            if handler is None:
+                return [Reply(say.unknown_command(event.command or ""))]
+            return handler(turn)
+        if event.kind == EventKind.CHOICE:
+            return self._choice(turn)
+        member = turn.subscriber
+        state = member.conv_state if member is not None else "idle"
+        if event.kind == EventKind.OTHER:
+            return [Reply(say.ONLY_TEXT), *self._reprompt(turn, state)]
+        if state in registration.TEXT_STEPS:
+            return registration.TEXT_STEPS[state](turn)
+        if state != "idle" and member is not None:
+            return self._reprompt(turn, state) or profile.feedback(turn)
+        return profile.feedback(turn)
+
+    def _choice(self, turn: Turn) -> list[Reply]:
+        try:
+            choice = Choice.unpack(turn.event.data)
+        except BadChoice:
+            log.warning("unreadable button data from a member: %r", turn.event.data)
+            return self._stale(turn)
+        if choice.action in ANYTIME and turn.subscriber is not None:
+            return ANYTIME[choice.action](turn, choice)
+        step, handler = CHOICES.get(choice.action, ("", None))
+        if handler is None or turn.subscriber is None or turn.member.conv_state != step:
+            return self._stale(turn)
+        return handler(turn, choice)
+
+    def _stale(self, turn: Turn) -> list[Reply]:
+        state = turn.subscriber.conv_state if turn.subscriber else "idle"
+        return [Reply(say.STALE_BUTTON), *(self._reprompt(turn, state) or [Reply(say.HELP)])]
+
+    def _reprompt(self, turn: Turn, state: str) -> list[Reply]:
+        if state == "forget":
+            return profile.ask_forget(turn)
+        prompt = registration.PROMPTS.get(state)
+        if prompt is None:
+            return []
+        if state == "consent":
+            return [Reply(say.CONSENT_AGAIN), *prompt(turn)]
+        return prompt(turn)
+
+    @staticmethod
+    def _typed_choice(data: dict[str, object], event: Inbound) -> Inbound:
+        """Turn typed text that names a shown option (its number or its words) into a choice."""
+        options = [Option(*o) for o in data.get("options", [])]  # type: ignore[attr-defined]
+        if event.kind != EventKind.TEXT or not options:
+            return event
+        picked = match_option(event.text, options)
+        if picked is None:
+            return event
+        return replace(event, kind=EventKind.CHOICE, data=picked.data)
+
+    @staticmethod
+    def _remember_options(turn: Turn, replies: list[Reply]) -> None:
+        shown = next((r.options for r in reversed(replies) if r.options), ())
+        stored = [[o.label, o.data, list(o.aliases)] for o in shown]
+        turn.update_data(options=stored)
+
+
+def match_option(text: str, options: list[Option]) -> Option | None:
+    """Pick the option a person typed: its number, its label or an alias, in any accents."""
+    typed = fold(text)
+    if typed.isdigit():
+        index = int(typed) - 1
+        return options[index] if 0 <= index < len(options) else None
+    words = {o.data: {fold(o.label), *(fold(a) for a in o.aliases)} for o in options}
+    exact = [o for o in options if typed in words[o.data]]
+    if len(exact) == 1:
+        return exact[0]
+    partial = [o for o in options if len(typed) >= 3 and f" {typed} " in f" {fold(o.label)} "]
+    return partial[0] if len(partial) == 1 else None

@@ -1,0 +1,100 @@
+"""Read the bot's configuration from the environment and an optional `.env` file."""
+
+from __future__ import annotations
+
+import re
+from typing import Annotated
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import Field, ValidationError, field_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
+
+DEFAULT_API_URL = "https://api.telegram.org/bot"
+TOKEN_RE = re.compile(r"^\d{3,}:[A-Za-z0-9_-]{10,}$")
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed; the message names it and says what to do."""
+
+
+class Settings(BaseSettings):
+    """Everything the bot needs to start, read once at start-up and never changed."""
+
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", frozen=True
+    )
+
+    telegram_bot_token: str | None = Field(default=None, repr=False)
+    telegram_api_url: str = DEFAULT_API_URL
+    database_url: str = "sqlite:///outreach.db"
+    outreach_timezone: str = "Asia/Ho_Chi_Minh"
+    outreach_admins: Annotated[tuple[int, ...], NoDecode] = ()
+
+    @field_validator("telegram_bot_token")
+    @classmethod
+    def _token(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not TOKEN_RE.match(value.strip()):
+            raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
+        return value.strip()
+
+    @field_validator("telegram_api_url")
+    @classmethod
+    def _api_url(cls, value: str) -> str:
+        if not re.match(r"^https?://[^\s/]+", value):
+            raise ValueError("must be an http(s) URL such as https://api.telegram.org/bot")
+        return value
+
+    @field_validator("database_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        # Operators paste URLs from hosting panels: postgres:// and postgresql:// mean psycopg 3.
+        value = re.sub(r"^postgres(ql)?://", "postgresql+psycopg://", value.strip())
+        if not re.match(r"^(sqlite|postgresql\+psycopg)://", value):
+            raise ValueError("must start with sqlite:/// or postgresql://")
+        return value
+
+    @field_validator("outreach_timezone")
+    @classmethod
+    def _timezone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError) as exc:
+            raise ValueError("is not a known time zone such as Asia/Ho_Chi_Minh") from exc
+        return value
+
+    @field_validator("outreach_admins", mode="before")
+    @classmethod
+    def _admins(cls, value: object) -> tuple[int, ...]:
+        if isinstance(value, (tuple, list)):
+            return tuple(int(v) for v in value)
+        parts = [p.strip() for p in str(value or "").split(",") if p.strip()]
+        if not all(re.fullmatch(r"\d+", p) for p in parts):
+            raise ValueError("must be comma-separated numeric Telegram user ids, e.g. 12345,67890")
+        return tuple(int(p) for p in parts)
+
+    @property
+    def tz(self) -> ZoneInfo:
+        """Return the local time zone used to show and plan times."""
+        return ZoneInfo(self.outreach_timezone)
+
+    def require_token(self) -> str:
+        """Return the bot token, or fail with a line saying how to get one."""
+        if not self.telegram_bot_token:
+            raise SettingsError(
+                "TELEGRAM_BOT_TOKEN is not set: create a bot with @BotFather and put its token "
+                "in the environment or in .env (or try `outreach demo`, which needs none)"
+            )
+        return self.telegram_bot_token
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings from the environment, `.env` and overrides; SettingsError on bad input."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        message = first["msg"].removeprefix("Value error, ")
+        raise SettingsError(f"{name} {message}") from None

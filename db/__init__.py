@@ -1,0 +1,1 @@
+"""What is remembered: typed models, queries and migrations."""

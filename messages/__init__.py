@@ -1,0 +1,1 @@
+"""What is said: texts members and staff read, templates and content."""

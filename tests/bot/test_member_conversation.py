@@ -1,0 +1,268 @@
+"""Whole member conversations through the fake Telegram, on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import OutreachApp
+from bot.simulator import FakeTelegram
+from db.base import utcnow
+from db.cooperatives import create_cooperative
+from db.models import (
+    Area,
+    AreaLevel,
+    Consent,
+    Feedback,
+    Role,
+    Subscriber,
+    SubscriberStatus,
+    SubscriberTopic,
+    Topic,
+)
+from db.subscribers import count_active
+from tests.chat import Chat
+from tests.conftest import make_app
+
+
+def member(sessions: sessionmaker[Session], chat_id: int) -> Subscriber | None:
+    """Read the subscriber behind a chat, fresh from the database."""
+    with sessions() as session:
+        query = select(Subscriber).where(Subscriber.chat_id == str(chat_id))
+        return session.scalar(query)
+
+
+def commune(sessions: sessionmaker[Session], name: str, province: str) -> Area:
+    """Find a commune by its official name in a province."""
+    with sessions() as session:
+        parent = session.scalar(select(Area).where(Area.name == province))
+        assert parent is not None
+        found = session.scalar(select(Area).where(Area.name == name, Area.parent_id == parent.id))
+        assert found is not None and found.level == AreaLevel.COMMUNE
+        return found
+
+
+async def agree(chat: Chat) -> None:
+    """Start and give consent."""
+    await chat.say("/start", "Anh/chị có đồng ý không?")
+    await chat.tap("Tôi đồng ý", "tỉnh, thành phố nào")
+
+
+async def register(chat: Chat) -> None:
+    """Register as a farmer of Xã Mỹ Sơn, Khánh Hòa, with all topics."""
+    await agree(chat)
+    await chat.say("khanh hoa", "xã, phường nào của Tỉnh Khánh Hòa")
+    await chat.say("my son", "Anh/chị là ai?")
+    await chat.tap("Nông dân", "hợp tác xã")
+    await chat.tap("Bỏ qua", "chủ đề")
+    await chat.tap("Xong", "Đăng ký xong")
+
+
+async def test_registration_typing_without_diacritics(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 501)
+    await agree(chat)
+    await chat.say("KHANH hoa", "Đã chọn: Tỉnh Khánh Hòa")
+    await chat.expect("Gõ tên, ví dụ:")
+    await chat.say("my sonn", "có phải anh/chị muốn chọn xã nào")  # one-letter typo
+    assert chat.buttons()[0][0] == "Xã Mỹ Sơn"
+    await chat.say("1", "Đã chọn: Xã Mỹ Sơn, Tỉnh Khánh Hòa")
+    await chat.expect("Anh/chị là ai?")
+    await chat.tap("Thành viên HTX", "hợp tác xã")
+    await chat.tap("Bỏ qua", "chủ đề")
+    labels = [label for label, _ in chat.buttons()]
+    assert all(label.startswith("✅") for label in labels[:-1]), labels
+    toggled = await chat.toggle("Sản phẩm OCOP")
+    assert ("⬜ Sản phẩm OCOP") in [label for label, _ in chat.buttons(toggled)]
+    done = await chat.tap("Xong", "Đăng ký xong")
+    assert "Xã Mỹ Sơn, Tỉnh Khánh Hòa" in done["text"]
+    assert "Sản phẩm OCOP" not in done["text"]
+
+    stored = member(sessions, 501)
+    assert stored is not None and stored.status == SubscriberStatus.ACTIVE
+    assert stored.area_id == commune(sessions, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa").id
+    assert stored.role == Role.MEMBER and stored.display_name == "Nguyễn Văn An"
+    assert stored.topic_set == set(Topic) - {Topic.OCOP}
+    with sessions() as session:
+        consent = session.scalars(select(Consent)).one()
+    assert consent.purpose == "outreach" and consent.evidence["answer"] == "agree"
+    assert consent.evidence["ref"].startswith("update:")
+
+
+async def test_former_province_and_former_district(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 502)
+    await agree(chat)
+    await chat.say("Ninh Thuận", "Tỉnh Ninh Thuận cũ nay thuộc Tỉnh Khánh Hòa")
+    intro = await chat.say("huyen ninh son", "đã giải thể từ 1/7/2025")
+    assert "Tỉnh Ninh Thuận" in intro["text"]
+    labels = [label for label, _ in chat.buttons()]
+    for name in ("Xã Ninh Sơn", "Xã Lâm Sơn", "Xã Mỹ Sơn", "Xã Anh Dũng", "Phường Đô Vinh"):
+        assert name in labels
+    await chat.say("lam son", "Đã chọn: Xã Lâm Sơn")
+    assert member(sessions, 502).area_id == commune(sessions, "Xã Lâm Sơn", "Tỉnh Khánh Hòa").id
+
+
+async def test_unknown_commune_gets_help_and_can_go_back(
+    app: OutreachApp, telegram: FakeTelegram
+) -> None:
+    chat = Chat(telegram, 503)
+    await agree(chat)
+    await chat.say("khanh hoa", "xã, phường nào")
+    await chat.say("xyzxyz", "Chưa tìm thấy xã “xyzxyz” ở Tỉnh Khánh Hòa")
+    await chat.tap("Chọn lại tỉnh", "tỉnh, thành phố nào")
+    await chat.say("ha noi", "xã, phường nào của Thành phố Hà Nội")
+
+
+async def test_deep_link_enrols_into_cooperative(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    place = commune(sessions, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+    with sessions.begin() as session:
+        coop = create_cooperative(
+            session, name="HTX Nông nghiệp Mỹ Sơn", commune=place, now=utcnow()
+        )
+    chat = Chat(telegram, 504)
+    await chat.say(f"/start {coop.public_code.upper()}", "được mời nhận tin cùng HTX Nông nghiệp")
+    await chat.expect("Anh/chị có đồng ý không?")
+    await chat.tap("Tôi đồng ý", "Anh/chị là ai?")
+    await chat.tap("Cán bộ quản lý HTX", "chủ đề")
+    await chat.tap("Xong", "Đăng ký xong")
+    stored = member(sessions, 504)
+    assert stored.cooperative_id == coop.id and stored.area_id == place.id
+    assert stored.role == Role.MANAGER
+
+
+async def test_cooperative_search_during_registration(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    place = commune(sessions, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+    with sessions.begin() as session:
+        coop = create_cooperative(
+            session, name="HTX Dịch vụ Nông nghiệp Mỹ Sơn", commune=place, now=utcnow()
+        )
+    chat = Chat(telegram, 505)
+    await agree(chat)
+    await chat.say("khanh hoa", "xã, phường nào")
+    await chat.say("my son", "Anh/chị là ai?")
+    await chat.tap("Nông dân", "hợp tác xã")
+    await chat.say("hop tac xa ca phe", "Chưa tìm thấy HTX")
+    await chat.say("nong nghiep my son", "có phải anh/chị muốn chọn HTX")
+    await chat.tap("Dịch vụ Nông nghiệp", "chủ đề")
+    await chat.tap("Xong", "Đăng ký xong")
+    assert member(sessions, 505).cooperative_id == coop.id
+
+
+async def test_profile_and_topic_change(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 506)
+    await register(chat)
+    profile = await chat.say("/profile", "Thông tin chúng tôi đang lưu")
+    for expected in ("Xã Mỹ Sơn, Tỉnh Khánh Hòa", "Nông dân", "Đang nhận tin", "Telegram"):
+        assert expected in profile["text"]
+    await chat.say("/topics", "chủ đề nào")
+    await chat.toggle("Chủ trương, chính sách")
+    await chat.toggle("Thông tin thị trường")
+    await chat.tap("Xong", "Đã lưu thay đổi")
+    await chat.expect("Thông tin chúng tôi đang lưu")
+    assert member(sessions, 506).topic_set == {Topic.OCOP, Topic.TRAINING, Topic.MODEL}
+    await chat.say("/profile", "Thông tin chúng tôi đang lưu")
+    await chat.tap("Sửa vai trò", "Anh/chị là ai?")
+    await chat.tap("Cán bộ xã", "Đã lưu thay đổi")
+    assert member(sessions, 506).role == Role.OFFICER
+
+
+async def test_stop_then_nothing_then_resume(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 507)
+    await register(chat)
+    with sessions() as session:
+        assert count_active(session) == 1
+    await chat.say("/stop", "Đã dừng")
+    stored = member(sessions, 507)
+    assert stored.status == SubscriberStatus.STOPPED and stored.stopped_at is not None
+    with sessions() as session:
+        assert count_active(session) == 0  # no audience will include this member
+    await chat.say("/stop", "đã dừng nhận tin từ trước")
+    await chat.say("/start", "Chào mừng anh/chị trở lại")
+    assert member(sessions, 507).status == SubscriberStatus.ACTIVE
+
+
+async def test_forget_deletes_everything(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 508)
+    await register(chat)
+    await chat.say("Giá lúa năm nay thế nào?", "Cảm ơn anh/chị đã gửi ý kiến")
+    await chat.say("/forget", "muốn xoá toàn bộ dữ liệu")
+    await chat.tap("Không xoá", "Chưa xoá gì")
+    assert member(sessions, 508) is not None
+    await chat.say("/forget", "muốn xoá toàn bộ dữ liệu")
+    await chat.tap("Xoá hết dữ liệu", "Đã xoá toàn bộ dữ liệu")
+    assert member(sessions, 508) is None
+    with sessions() as session:
+        for table in (Consent, Feedback, SubscriberTopic):
+            assert session.scalar(select(func.count()).select_from(table)) == 0
+
+
+async def test_restart_in_the_middle_of_registration(
+    database_url: str, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    first = make_app(database_url, telegram)
+    await first.start()
+    chat = Chat(telegram, 509)
+    await agree(chat)
+    await chat.say("khanh hoa", "xã, phường nào")
+    await first.stop()  # the process goes away between two answers
+
+    second = make_app(database_url, telegram)
+    await second.start()
+    try:
+        await chat.say("my son", "Anh/chị là ai?")
+        await chat.tap("Nông dân", "hợp tác xã")
+        await chat.tap("Bỏ qua", "chủ đề")
+        await chat.tap("Xong", "Đăng ký xong")
+    finally:
+        await second.stop()
+    assert member(sessions, 509).status == SubscriberStatus.ACTIVE
+
+
+async def test_feedback_odd_input_and_unknown_command(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 510)
+    await register(chat)
+    await chat.say("Xã em cần lớp tập huấn VietGAP", "Cảm ơn anh/chị đã gửi ý kiến")
+    await chat.say("/abc", "Bot chưa hiểu lệnh /abc")
+    telegram.send_sticker(510)
+    await chat.expect("chỉ đọc được tin nhắn chữ")
+    await chat.say("/help", "/forget")
+    with sessions() as session:
+        texts = session.scalars(select(Feedback.text)).all()
+    assert texts == ["Xã em cần lớp tập huấn VietGAP"]
+
+
+async def test_declining_consent_keeps_nothing(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 511)
+    await chat.say("xin chào", "Anh/chị có đồng ý không?")
+    await chat.tap("Không đồng ý", "không lưu thông tin gì")
+    assert member(sessions, 511) is None
+
+
+async def test_stale_button_and_text_instead_of_button(
+    app: OutreachApp, telegram: FakeTelegram
+) -> None:
+    chat = Chat(telegram, 512)
+    await chat.say("/start", "Anh/chị có đồng ý không?")
+    consent_message = chat.keyboard_message()
+    await chat.say("gì vậy", "bấm “Tôi đồng ý”")
+    await chat.say("đồng ý", "tỉnh, thành phố nào")
+    agree_data = chat.buttons(consent_message)[0][1]
+    telegram.press(512, agree_data, message_id=consent_message["message_id"])
+    await chat.expect("Nút này đã cũ")
