@@ -179,13 +179,14 @@ def area_find(name: str, province: str | None) -> None:
         else:
             scope = resolve_area(session, province, AreaLevel.PROVINCE, None)
             found = area_queries.find_communes(session, scope.id, name)
-        for m in found.areas:
-            click.echo(f"{m.item.level.value}\t{m.item.code}\t{m.item.name}")
-        for m in found.former:
-            now = area_queries.successors_in(session, m.item, scope.id if scope else None)
+        for current in found.areas:
+            click.echo(f"{current.item.level.value}\t{current.item.code}\t{current.item.name}")
+        for former in found.former:
+            old = former.item
+            now = area_queries.successors_in(session, old, scope.id if scope else None)
             click.echo(
-                f"former {m.item.level.value}\t{m.item.legacy_code}\t{m.item.name} "
-                f"({m.item.former_province or ''}) -> {', '.join(a.name for a in now)}"
+                f"former {old.level.value}\t{old.legacy_code}\t{old.name} "
+                f"({old.former_province or ''}) -> {', '.join(a.name for a in now)}"
             )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 import tempfile
 from pathlib import Path
@@ -55,7 +56,6 @@ class Terminal:
     def __init__(self, telegram: FakeTelegram, chat_id: int) -> None:
         self.telegram, self.chat_id = telegram, chat_id
         self.printed: dict[int, Any] = {}
-        self.buttons: list[tuple[int, str]] = []  # (message id, callback data) by number
 
     def show_new(self) -> None:
         """Print messages not yet shown, and messages whose text or buttons changed."""
@@ -77,7 +77,6 @@ class Terminal:
         for line in (message.get("text") or "").splitlines():
             print(f"   {line}")
         if buttons:
-            self.buttons = [(message["message_id"], b["callback_data"]) for b in buttons]
             for number, button in enumerate(buttons, 1):
                 print(f"   [{number}] {button['text']}")
         sys.stdout.flush()
@@ -94,16 +93,25 @@ class Terminal:
             await asyncio.sleep(0.3)
 
     def act(self, line: str) -> None:
-        """Press a numbered button, or send the line as a typed message."""
-        if line.isdigit() and 1 <= int(line) <= len(self.buttons):
-            message_id, data = self.buttons[int(line) - 1]
+        """Press a numbered button of the latest message that still has buttons, or type."""
+        buttons = self._live_buttons()
+        if line.isdigit() and 1 <= int(line) <= len(buttons):
+            message_id, data = buttons[int(line) - 1]
             self.telegram.press(self.chat_id, data, message_id=message_id)
         else:
             self.telegram.send_text(self.chat_id, line, first_name="Người dùng thử")
 
+    def _live_buttons(self) -> list[tuple[int, str]]:
+        for message in reversed(self.telegram.messages(self.chat_id)):
+            rows = (message.get("reply_markup") or {}).get("inline_keyboard") or []
+            if rows:
+                return [(message["message_id"], b["callback_data"]) for row in rows for b in row]
+        return []
+
 
 async def run_demo(chat_id: int = 1001, keep: str | None = None) -> None:
     """Run the bot against a simulated Telegram and chat with it from stdin."""
+    logging.getLogger().setLevel(logging.WARNING)  # the conversation, not the logs, is the show
     folder = tempfile.TemporaryDirectory(prefix="outreach-demo-")
     path = Path(keep) if keep else Path(folder.name) / "demo.db"
     print("Preparing the demo database (all provinces and communes of Vietnam)...", flush=True)

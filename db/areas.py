@@ -71,8 +71,8 @@ def _replace_former(session: Session, ids: dict[tuple[AreaLevel, int], int]) -> 
             district_to_communes[old.district_code.value].add(commune_id)
     for province in Province.iter_all():
         new_id = ids[(AreaLevel.PROVINCE, province.code.value)]
-        for old in province.get_legacy_sources():
-            province_to_provinces[old.code.value].add(new_id)
+        for old_province in province.get_legacy_sources():
+            province_to_provinces[old_province.code.value].add(new_id)
     old_provinces = {p.code.value: p.name for p in LegacyProvince.iter_all()}
     rows: list[dict[str, object]] = []
     links: list[dict[str, int]] = []
@@ -141,6 +141,14 @@ def find_communes(session: Session, province_id: int, text: str) -> AreaFinding:
         areas=rank(text, ((c.search_name, c) for c in communes)),
         former=rank(text, ((d.search_name, d) for d in districts), limit=3),
     )
+
+
+def find_former_districts(session: Session, text: str) -> list[Match[FormerArea]]:
+    """Find former districts anywhere in the country by a typed name."""
+    districts = session.scalars(
+        select(FormerArea).where(FormerArea.level == FormerAreaLevel.DISTRICT)
+    ).all()
+    return rank(text, ((d.search_name, d) for d in districts))
 
 
 def successors_in(session: Session, former: FormerArea, province_id: int | None) -> list[Area]:

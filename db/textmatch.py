@@ -34,7 +34,7 @@ def search_key(name: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class Match[T]:
-    """A candidate with how well it matched: 0 exact, 1 prefix, 2 contains, 3 one typo."""
+    """A candidate and how well it matched: 0 exact, 1 prefix, 2 contains, 2 + typos."""
 
     item: T
     grade: int
@@ -61,10 +61,11 @@ def _grade(q: str, key: str) -> int | None:
         return 1
     if len(q) >= 3 and f" {q}" in f" {key}":
         return 2
+    if len(q) < 4:  # "2" is not a typo of "3": short inputs must match as typed
+        return None
     allowed = 1 if len(q) < 8 else 2
-    if Levenshtein.distance(q, key, score_cutoff=allowed) <= allowed:
-        return 3
-    return None
+    distance = Levenshtein.distance(q, key, score_cutoff=allowed)
+    return 2 + distance if distance <= allowed else None
 
 
 def best(matches: Sequence[Match[object]]) -> list[Match[object]]:

@@ -110,6 +110,11 @@ def unknown_command(command: str) -> str:
     return f"Bot chưa hiểu lệnh /{command}.\n\n{HELP}"
 
 
+def pick_a_number(typed: str, count: int) -> str:
+    """Say that a typed number is not on the list and show the list again."""
+    return f"Không có lựa chọn số {typed}. Anh/chị gõ một số từ 1 đến {count}, hoặc bấm nút:"
+
+
 def ask_commune(province: str, example: str) -> str:
     """Ask for the commune within the chosen province."""
     return f"Anh/chị ở xã, phường nào của {province}? Gõ tên, ví dụ: {example}"
@@ -134,6 +139,14 @@ def commune_not_found(text: str, province: str, example: str) -> str:
 def did_you_mean(kind: str, text: str) -> str:
     """Offer the closest matches for what was typed."""
     return f"Với “{text}”, có phải anh/chị muốn chọn {kind} nào dưới đây? {TYPE_AGAIN_HINT}"
+
+
+def did_you_mean_district(text: str) -> str:
+    """Offer former districts when a district name was typed where a province was asked."""
+    return (
+        f"“{text}” là tên huyện cũ? Huyện đã giải thể từ 1/7/2025. "
+        f"Anh/chị chọn dòng đúng dưới đây, hoặc gõ tên tỉnh, ví dụ: Khánh Hòa."
+    )
 
 
 def former_province(old: str, new: str) -> str:

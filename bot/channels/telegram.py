@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import replace
 
 from telegram import (
     BotCommand,
@@ -47,25 +48,26 @@ def to_inbound(update: Update) -> Inbound | None:
     chat = update.effective_chat
     if user is None or chat is None or chat.type != "private":
         return None  # groups and channels are not member conversations
-    base = {
-        "channel": Channel.TELEGRAM,
-        "chat_id": str(chat.id),
-        "display_name": user.full_name[:120] or None,
-        "ref": f"update:{update.update_id}",
-    }
+    event = Inbound(
+        channel=Channel.TELEGRAM,
+        chat_id=str(chat.id),
+        kind=EventKind.TEXT,
+        display_name=user.full_name[:120] or None,
+        ref=f"update:{update.update_id}",
+    )
     if update.callback_query is not None:
-        return Inbound(kind=EventKind.CHOICE, data=update.callback_query.data, **base)
+        return replace(event, kind=EventKind.CHOICE, data=update.callback_query.data)
     message = update.message
     if message is None:
         return None  # edits, reactions and the like need no answer
     text = message.text
     if text is None:
-        return Inbound(kind=EventKind.OTHER, **base)
+        return replace(event, kind=EventKind.OTHER)
     if text.startswith("/"):
         head, _, rest = text[1:].partition(" ")
         command = head.split("@", 1)[0].lower()
-        return Inbound(kind=EventKind.COMMAND, command=command, text=rest.strip(), **base)
-    return Inbound(kind=EventKind.TEXT, text=text, **base)
+        return replace(event, kind=EventKind.COMMAND, command=command, text=rest.strip())
+    return replace(event, text=text)
 
 
 def keyboard(options: Sequence[Option], columns: int = 1) -> InlineKeyboardMarkup | None:

@@ -15,6 +15,7 @@ class EventKind(StrEnum):
     COMMAND = "command"  # /word, with its argument in `text`
     CHOICE = "choice"  # pressed a button (payload in `data`)
     OTHER = "other"  # sent something the bot cannot read (sticker, voice, ...)
+    OUT_OF_RANGE = "out_of_range"  # typed a number that is not on the list shown
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,6 +6,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
@@ -60,6 +61,9 @@ class MemberConversation:
             return handler(turn)
         if event.kind == EventKind.CHOICE:
             return self._choice(turn)
+        if event.kind == EventKind.OUT_OF_RANGE:
+            shown = tuple(stored_options(turn.data))
+            return [Reply(say.pick_a_number(event.text.strip(), len(shown)), shown)]
         member = turn.subscriber
         state = member.conv_state if member is not None else "idle"
         if event.kind == EventKind.OTHER:
@@ -98,21 +102,31 @@ class MemberConversation:
         return prompt(turn)
 
     @staticmethod
-    def _typed_choice(data: dict[str, object], event: Inbound) -> Inbound:
+    def _typed_choice(data: dict[str, Any], event: Inbound) -> Inbound:
         """Turn typed text that names a shown option (its number or its words) into a choice."""
-        options = [Option(*o) for o in data.get("options", [])]  # type: ignore[attr-defined]
+        options = stored_options(data)
         if event.kind != EventKind.TEXT or not options:
             return event
         picked = match_option(event.text, options)
-        if picked is None:
-            return event
-        return replace(event, kind=EventKind.CHOICE, data=picked.data)
+        if picked is not None:
+            return replace(event, kind=EventKind.CHOICE, data=picked.data)
+        if fold(event.text).isdigit():  # a number that is not on the list: show the list again
+            return replace(event, kind=EventKind.OUT_OF_RANGE)
+        return event
 
     @staticmethod
     def _remember_options(turn: Turn, replies: list[Reply]) -> None:
         shown = next((r.options for r in reversed(replies) if r.options), ())
         stored = [[o.label, o.data, list(o.aliases)] for o in shown]
         turn.update_data(options=stored)
+
+
+def stored_options(data: dict[str, Any]) -> list[Option]:
+    """Return the options last shown to the member, as kept in the conversation state."""
+    return [
+        Option(label, payload, tuple(aliases))
+        for label, payload, aliases in data.get("options", [])
+    ]
 
 
 def match_option(text: str, options: list[Option]) -> Option | None:

@@ -6,11 +6,20 @@ from collections.abc import Callable
 
 from sqlalchemy import select
 
-from bot.conversation.events import Choice, Reply
+from bot.conversation.events import Choice, Option, Reply
 from bot.conversation.turn import Turn
 from db import areas as area_queries
 from db.cooperatives import find_cooperatives
-from db.models import Area, AreaLevel, Cooperative, Role, Subscriber, SubscriberStatus, Topic
+from db.models import (
+    Area,
+    AreaLevel,
+    Cooperative,
+    FormerArea,
+    Role,
+    Subscriber,
+    SubscriberStatus,
+    Topic,
+)
 from db.subscribers import record_consent, set_topics
 from db.textmatch import Match
 from messages import member as say
@@ -142,10 +151,50 @@ def on_province_text(turn: Turn) -> list[Reply]:
         new = area_queries.successors_in(turn.session, former[0], None)
         if len(new) == 1:
             return _set_province(turn, new[0], [say.former_province(former[0].name, new[0].name)])
-    if not found.areas:
-        return [Reply(say.province_not_found(text))]
-    options = tuple(Choice("prov", str(m.item.id)).option(m.item.name) for m in found.areas)
-    return [Reply(say.did_you_mean("tỉnh", text), options)]
+    options = _province_options(turn, found)
+    if options:
+        return [Reply(say.did_you_mean("tỉnh", text), options)]
+    districts = area_queries.find_former_districts(turn.session, text)
+    if districts:
+        choices = tuple(_district_option(turn, m.item) for m in districts)
+        return [Reply(say.did_you_mean_district(text), choices)]
+    return [Reply(say.province_not_found(text))]
+
+
+def _province_options(turn: Turn, found: area_queries.AreaFinding) -> tuple[Option, ...]:
+    """Offer current provinces that matched, and those that absorbed a matching former one."""
+    ranked = [(m.grade, m.item.id, m.item.name) for m in found.areas]
+    for match in found.former:
+        for new in area_queries.successors_in(turn.session, match.item, None):
+            ranked.append((match.grade, new.id, f"{new.name} ({match.item.name} cũ)"))
+    labels: dict[int, str] = {}
+    for _, area_id, label in sorted(ranked, key=lambda r: r[0]):
+        labels.setdefault(area_id, label)
+    return tuple(Choice("prov", str(i)).option(label) for i, label in labels.items())
+
+
+def _district_option(turn: Turn, district: FormerArea) -> Option:
+    communes = area_queries.successors_in(turn.session, district, None)
+    province = communes[0].parent.name if communes and communes[0].parent else ""
+    where = f", {district.former_province} cũ" if district.former_province else ""
+    return Choice("dist", str(district.id)).option(f"{district.name}{where} → {province}")
+
+
+def on_district_choice(turn: Turn, choice: Choice) -> list[Reply]:
+    """Take a former district picked at the province question: its province, then its communes."""
+    district = turn.session.get(FormerArea, int(choice.value)) if choice.value.isdigit() else None
+    communes = area_queries.successors_in(turn.session, district, None) if district else []
+    if district is None or not communes or communes[0].parent is None:
+        return prompt_province(turn)
+    province = communes[0].parent
+    turn.update_data(province_id=province.id)
+    advance(turn)  # moves to the commune question; the district's communes replace its prompt
+    in_province = [c for c in communes if c.parent_id == province.id]
+    intro = say.former_district(district.name, district.former_province, len(in_province))
+    return [
+        Reply(say.chosen(province.name)),
+        Reply(intro, _commune_options(in_province) + _back()),
+    ]
 
 
 def on_province_choice(turn: Turn, choice: Choice) -> list[Reply]:
@@ -186,7 +235,7 @@ def _example(turn: Turn, province: Area) -> str:
     return (name or "Mỹ Sơn").removeprefix("Xã ")
 
 
-def _back() -> tuple:
+def _back() -> tuple[Option, ...]:
     return (Choice("back", "province").option(say.BACK_TO_PROVINCE),)
 
 
@@ -216,7 +265,7 @@ def _items(matches: list[Match[Area]]) -> list[Area]:
     return [m.item for m in matches]
 
 
-def _commune_options(communes: list[Area]) -> tuple:
+def _commune_options(communes: list[Area]) -> tuple[Option, ...]:
     return tuple(Choice("comm", str(a.id)).option(a.name) for a in communes)
 
 
@@ -287,7 +336,7 @@ def on_coop_text(turn: Turn) -> list[Reply]:
     return [Reply(say.did_you_mean("HTX", text), (*options, skip))]
 
 
-def _coop_option(coop: Cooperative) -> object:
+def _coop_option(coop: Cooperative) -> Option:
     return Choice("coop", str(coop.id)).option(f"{coop.name} ({coop.area.name})")
 
 
@@ -351,6 +400,7 @@ CHOICES: dict[str, tuple[str, Callable[[Turn, Choice], list[Reply]]]] = {
     # action: (the step it answers, handler)
     "consent": ("consent", on_consent),
     "prov": ("province", on_province_choice),
+    "dist": ("province", on_district_choice),
     "comm": ("commune", on_commune_choice),
     "back": ("commune", on_back_to_province),
     "role": ("role", on_role),

@@ -1,6 +1,24 @@
 """Simulate the messaging platforms the bot talks to, for tests, demos and benchmarks."""
 
-from bot.simulator.telegram_api import FakeTelegram
-from bot.simulator.telegram_state import Call
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from bot.simulator.telegram_api import FakeTelegram
+    from bot.simulator.telegram_state import Call
 
 __all__ = ["Call", "FakeTelegram"]
+
+
+def __getattr__(name: str) -> Any:
+    # Imported lazily so `python -m bot.simulator.telegram_api` does not load the module twice.
+    if name == "FakeTelegram":
+        from bot.simulator.telegram_api import FakeTelegram
+
+        return FakeTelegram
+    if name == "Call":
+        from bot.simulator.telegram_state import Call
+
+        return Call
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

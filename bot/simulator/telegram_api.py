@@ -14,6 +14,7 @@ import asyncio
 import contextlib
 import email.policy
 import json
+import logging
 import re
 import signal
 import socket
@@ -39,38 +40,95 @@ from bot.simulator.telegram_state import (
     format_text,
 )
 
+_log = logging.getLogger(__name__)
+
 # How form values are typed: PTB sends every value as a string, nested objects as JSON text.
-_JSON_FIELDS = {"reply_markup": "reply keyboard markup", "entities": "entities",
-                "caption_entities": "entities", "link_preview_options": "link preview options",
-                "reply_parameters": "reply parameters", "allowed_updates": "allowed updates",
-                "commands": "commands", "scope": "bot command scope",
-                "menu_button": "menu button", "media": "media"}
-_INT_FIELDS = frozenset({"chat_id", "message_id", "from_chat_id", "offset", "limit", "timeout",
-                         "message_thread_id", "reply_to_message_id", "cache_time",
-                         "max_connections", "user_id"})
-_BOOL_FIELDS = frozenset({"disable_notification", "protect_content", "allow_paid_broadcast",
-                          "show_alert", "drop_pending_updates", "disable_web_page_preview",
-                          "allow_sending_without_reply", "has_spoiler",
-                          "show_caption_above_media", "disable_content_type_detection"})
+_JSON_FIELDS = {
+    "reply_markup": "reply keyboard markup",
+    "entities": "entities",
+    "caption_entities": "entities",
+    "link_preview_options": "link preview options",
+    "reply_parameters": "reply parameters",
+    "allowed_updates": "allowed updates",
+    "commands": "commands",
+    "scope": "bot command scope",
+    "menu_button": "menu button",
+    "media": "media",
+}
+_INT_FIELDS = frozenset(
+    {
+        "chat_id",
+        "message_id",
+        "from_chat_id",
+        "offset",
+        "limit",
+        "timeout",
+        "message_thread_id",
+        "reply_to_message_id",
+        "cache_time",
+        "max_connections",
+        "user_id",
+    }
+)
+_BOOL_FIELDS = frozenset(
+    {
+        "disable_notification",
+        "protect_content",
+        "allow_paid_broadcast",
+        "show_alert",
+        "drop_pending_updates",
+        "disable_web_page_preview",
+        "allow_sending_without_reply",
+        "has_spoiler",
+        "show_caption_above_media",
+        "disable_content_type_detection",
+    }
+)
 _INT_RE = re.compile(r"-?\d{1,20}")
-_CHAT_ACTIONS = frozenset({"typing", "upload_photo", "record_video", "upload_video",
-                           "record_voice", "upload_voice", "upload_document", "choose_sticker",
-                           "find_location", "record_video_note", "upload_video_note"})
+_CHAT_ACTIONS = frozenset(
+    {
+        "typing",
+        "upload_photo",
+        "record_video",
+        "upload_video",
+        "record_voice",
+        "upload_voice",
+        "upload_document",
+        "choose_sticker",
+        "find_location",
+        "record_video_note",
+        "upload_video_note",
+    }
+)
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
-NOT_MODIFIED = ("message is not modified: specified new message content and reply markup are "
-                "exactly the same as a current content and reply markup of the message")
+NOT_MODIFIED = (
+    "message is not modified: specified new message content and reply markup are "
+    "exactly the same as a current content and reply markup of the message"
+)
 
 
 class FakeTelegram(TelegramState):
     """A fake Telegram Bot API server for one bot token; see the module docstring."""
 
-    def __init__(self, token: str = "123456:TEST-TOKEN", *,
-                 bot_username: str = "htx_outreach_bot", rate_limit: float | None = None,
-                 per_chat_limit: float | None = None, clock: Callable[[], float] = time.monotonic,
-                 any_chat: bool = False) -> None:
-        super().__init__(token, bot_username=bot_username, rate_limit=rate_limit,
-                         per_chat_limit=per_chat_limit, clock=clock, any_chat=any_chat)
+    def __init__(
+        self,
+        token: str = "123456:TEST-TOKEN",
+        *,
+        bot_username: str = "htx_outreach_bot",
+        rate_limit: float | None = None,
+        per_chat_limit: float | None = None,
+        clock: Callable[[], float] = time.monotonic,
+        any_chat: bool = False,
+    ) -> None:
+        super().__init__(
+            token,
+            bot_username=bot_username,
+            rate_limit=rate_limit,
+            per_chat_limit=per_chat_limit,
+            clock=clock,
+            any_chat=any_chat,
+        )
         self.webhook: dict[str, Any] = {"url": ""}
         self.commands: dict[tuple[str, str], list[dict]] = {}
         self.menu_buttons: dict[Any, dict] = {}
@@ -79,15 +137,22 @@ class FakeTelegram(TelegramState):
         self._serve_task: asyncio.Task | None = None
         self._address = ("127.0.0.1", 0)
         handlers = {
-            "getMe": self._get_me, "logOut": _true, "close": _true,
-            "getUpdates": self._get_updates, "getWebhookInfo": self._get_webhook_info,
-            "setWebhook": self._set_webhook, "deleteWebhook": self._delete_webhook,
-            "setMyCommands": self._set_my_commands, "getMyCommands": self._get_my_commands,
+            "getMe": self._get_me,
+            "logOut": _true,
+            "close": _true,
+            "getUpdates": self._get_updates,
+            "getWebhookInfo": self._get_webhook_info,
+            "setWebhook": self._set_webhook,
+            "deleteWebhook": self._delete_webhook,
+            "setMyCommands": self._set_my_commands,
+            "getMyCommands": self._get_my_commands,
             "deleteMyCommands": self._delete_my_commands,
             "setChatMenuButton": self._set_chat_menu_button,
             "getChatMenuButton": self._get_chat_menu_button,
-            "sendMessage": self._send_message, "sendPhoto": self._send_photo,
-            "sendDocument": self._send_document, "sendChatAction": self._send_chat_action,
+            "sendMessage": self._send_message,
+            "sendPhoto": self._send_photo,
+            "sendDocument": self._send_document,
+            "sendChatAction": self._send_chat_action,
             "answerCallbackQuery": self._answer_callback_query,
             "editMessageText": self._edit_message_text,
             "editMessageReplyMarkup": self._edit_message_reply_markup,
@@ -96,11 +161,13 @@ class FakeTelegram(TelegramState):
         }
         # Telegram method names are case-insensitive; calls are recorded under the usual name.
         self._methods = {name.lower(): (name, handler) for name, handler in handlers.items()}
-        self.app = Starlette(routes=[
-            Route("/bot{token}/{method}", self._answer_bot, methods=["GET", "POST"]),
-            Route("/_sim/{action}", self._control, methods=["GET", "POST"]),
-            Route("/{path:path}", _not_found, methods=["GET", "POST"]),
-        ])
+        self.app = Starlette(
+            routes=[
+                Route("/bot{token}/{method}", self._answer_bot, methods=["GET", "POST"]),
+                Route("/_sim/{action}", self._control, methods=["GET", "POST"]),
+                Route("/{path:path}", _not_found, methods=["GET", "POST"]),
+            ]
+        )
 
     # --- lifecycle -------------------------------------------------------------------------
     @property
@@ -121,14 +188,21 @@ class FakeTelegram(TelegramState):
         sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, port))
-        config = uvicorn.Config(self.app, host=host, port=port, log_level="warning",
-                                lifespan="off", log_config=None, access_log=False,
-                                timeout_graceful_shutdown=2)
+        config = uvicorn.Config(
+            self.app,
+            host=host,
+            port=port,
+            log_level="warning",
+            lifespan="off",
+            log_config=None,
+            access_log=False,
+            timeout_graceful_shutdown=2,
+        )
         server = _EmbeddedServer(config)
-        self._serve_task = asyncio.create_task(server.serve(sockets=[sock]))
+        self._serve_task = task = asyncio.create_task(server.serve(sockets=[sock]))
         while not server.started:
-            if self._serve_task.done():
-                await self._serve_task
+            if task.done():
+                await task
                 raise RuntimeError("the fake Telegram server stopped while starting")
             await asyncio.sleep(0.001)
         self._server = server
@@ -140,7 +214,8 @@ class FakeTelegram(TelegramState):
         self._closed = True
         self._notify()  # long polls and hung answers return now instead of holding shutdown
         self._server.stop_event.set()
-        await self._serve_task
+        if self._serve_task is not None:
+            await self._serve_task
         self._server = self._serve_task = None
 
     async def __aenter__(self) -> FakeTelegram:
@@ -175,6 +250,9 @@ class FakeTelegram(TelegramState):
             status = 200
         except ApiError as error:
             status, body = error.code, error.body()
+        except Exception as error:  # a simulator bug: answer like Telegram's rare 500s, loudly
+            _log.exception("fake Telegram failed on %s %s", method, params)
+            status, body = 500, ApiError(500, f"Internal Server Error: {error!r}").body()
         self.record(method, params, status)
         if delay:  # the send took effect; only the answer is late, as on a slow network
             await self.wait_until(lambda: self._closed, delay)
@@ -183,17 +261,30 @@ class FakeTelegram(TelegramState):
     async def _control(self, request: Request) -> Response:
         """Let another process drive the simulator: /_sim/stats, /_sim/reset, /_sim/send_text..."""
         actions: dict[str, Callable[..., Any]] = {
-            "stats": self.stats, "reset": self.reset, "add_chat": self.add_chat,
-            "send_text": self.send_text, "press": self.press, "fail_chat": self.fail_chat,
-            "hang_chat": self.hang_chat, "clear_failures": self.clear_failures,
-            "messages": self.messages, "pending_updates": self.pending_updates}
+            "stats": self.stats,
+            "reset": self.reset,
+            "add_chat": self.add_chat,
+            "send_text": self.send_text,
+            "press": self.press,
+            "fail_chat": self.fail_chat,
+            "hang_chat": self.hang_chat,
+            "clear_failures": self.clear_failures,
+            "messages": self.messages,
+            "pending_updates": self.pending_updates,
+        }
         action = actions.get(request.path_params["action"])
         if action is None:
             return _json({"error": "unknown action"}, 404)
         body = await request.body()
         try:
-            kwargs = json.loads(body) if body else {
-                k: int(v) if _INT_RE.fullmatch(v) else v for k, v in request.query_params.items()}
+            kwargs = (
+                json.loads(body)
+                if body
+                else {
+                    k: int(v) if _INT_RE.fullmatch(v) else v
+                    for k, v in request.query_params.items()
+                }
+            )
             result = action(**kwargs)
         except (TypeError, ValueError, LookupError) as error:
             return _json({"error": str(error)}, 400)
@@ -201,35 +292,53 @@ class FakeTelegram(TelegramState):
 
     # --- general methods -------------------------------------------------------------------
     def _get_me(self, params: dict) -> dict:
-        return {**self.bot_user, "can_join_groups": True, "can_read_all_group_messages": False,
-                "supports_inline_queries": False, "can_connect_to_business": False,
-                "has_main_web_app": False}
+        return {
+            **self.bot_user,
+            "can_join_groups": True,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+            "can_connect_to_business": False,
+            "has_main_web_app": False,
+        }
 
     async def _get_updates(self, params: dict) -> list[dict]:
         if self.webhook["url"]:
-            raise ApiError(409, "Conflict: can't use getUpdates method while webhook is active; "
-                                "use deleteWebhook to delete the webhook first")
+            raise ApiError(
+                409,
+                "Conflict: can't use getUpdates method while webhook is active; "
+                "use deleteWebhook to delete the webhook first",
+            )
         self._poll_generation += 1
         generation = self._poll_generation
         limit = int(min(max(_number(params.get("limit"), 100), 1), 100))
-        self.confirm_updates(params.get("offset") if isinstance(params.get("offset"), int)
-                             else None)
+        self.confirm_updates(
+            params.get("offset") if isinstance(params.get("offset"), int) else None
+        )
         timeout = _number(params.get("timeout"), 0)
         if self._updates or timeout <= 0:
             return self.peek_updates(limit)
-        await self.wait_until(lambda: bool(self._updates)
-                              or generation != self._poll_generation, timeout)
+        await self.wait_until(
+            lambda: bool(self._updates) or generation != self._poll_generation, timeout
+        )
         if generation != self._poll_generation:  # a newer poll took over, as on Telegram
-            raise ApiError(409, "Conflict: terminated by other getUpdates request; make sure "
-                                "that only one bot instance is running")
+            raise ApiError(
+                409,
+                "Conflict: terminated by other getUpdates request; make sure "
+                "that only one bot instance is running",
+            )
         return self.peek_updates(limit)
 
     def _get_webhook_info(self, params: dict) -> dict:
-        info = {"url": self.webhook["url"], "has_custom_certificate": False,
-                "pending_update_count": self.pending_updates()}
+        info = {
+            "url": self.webhook["url"],
+            "has_custom_certificate": False,
+            "pending_update_count": self.pending_updates(),
+        }
         if self.webhook["url"]:
-            info.update(max_connections=self.webhook.get("max_connections") or 40,
-                        ip_address="149.154.167.220")
+            info.update(
+                max_connections=self.webhook.get("max_connections") or 40,
+                ip_address="149.154.167.220",
+            )
             if self.webhook.get("allowed_updates"):
                 info["allowed_updates"] = self.webhook["allowed_updates"]
         return info
@@ -246,9 +355,12 @@ class FakeTelegram(TelegramState):
         if params.get("drop_pending_updates"):
             self.drop_updates()
         already = self.webhook["url"] == url
-        self.webhook = {"url": url, "secret_token": secret,
-                        "max_connections": params.get("max_connections"),
-                        "allowed_updates": params.get("allowed_updates")}
+        self.webhook = {
+            "url": url,
+            "secret_token": secret,
+            "max_connections": params.get("max_connections"),
+            "allowed_updates": params.get("allowed_updates"),
+        }
         return _Described(True, "Webhook is already set" if already else "Webhook was set")
 
     def _delete_webhook(self, params: dict) -> _Described:
@@ -263,13 +375,15 @@ class FakeTelegram(TelegramState):
         if not isinstance(commands, list):
             raise bad_request('parameter "commands" is required')
         for command in commands:
-            if not isinstance(command, dict) or \
-                    not _COMMAND_RE.fullmatch(str(command.get("command", ""))):
+            if not isinstance(command, dict) or not _COMMAND_RE.fullmatch(
+                str(command.get("command", ""))
+            ):
                 raise bad_request("BOT_COMMAND_INVALID")
             if not 1 <= len(str(command.get("description", ""))) <= 256:
                 raise bad_request("BOT_COMMAND_DESCRIPTION_INVALID")
         self.commands[_scope_key(params)] = [
-            {"command": c["command"], "description": c["description"]} for c in commands]
+            {"command": c["command"], "description": c["description"]} for c in commands
+        ]
         return True
 
     def _get_my_commands(self, params: dict) -> list[dict]:
@@ -289,8 +403,9 @@ class FakeTelegram(TelegramState):
     # --- sending ---------------------------------------------------------------------------
     def _send_message(self, params: dict) -> dict:
         chat = self.chat(params.get("chat_id"))
-        text, entities = format_text(params.get("text"), params.get("parse_mode"),
-                                     params.get("entities"))
+        text, entities = format_text(
+            params.get("text"), params.get("parse_mode"), params.get("entities")
+        )
         if not text:
             raise bad_request("message text is empty")
         if len(text) > 4096:
@@ -298,8 +413,14 @@ class FakeTelegram(TelegramState):
         markup = check_reply_markup(params.get("reply_markup"))
         reply_to = self._reply_target(chat, params)
         self.admit_send(chat["id"])
-        message = self._message(chat, reply_to, markup, text=text, entities=entities,
-                                link_preview_options=params.get("link_preview_options"))
+        message = self._message(
+            chat,
+            reply_to,
+            markup,
+            text=text,
+            entities=entities,
+            link_preview_options=params.get("link_preview_options"),
+        )
         self.store_sent(message, text)
         return message
 
@@ -318,8 +439,11 @@ class FakeTelegram(TelegramState):
         markup = check_reply_markup(params.get("reply_markup"))
         reply_to = self._reply_target(chat, params)
         self.admit_send(chat["id"])
-        content = {kind: self._media_object(kind, media), "caption": caption,
-                   "caption_entities": entities}
+        content = {
+            kind: self._media_object(kind, media),
+            "caption": caption,
+            "caption_entities": entities,
+        }
         message = self._message(chat, reply_to, markup, **content)
         self.store_sent(message, caption or f"<{kind}>")
         return message
@@ -331,14 +455,18 @@ class FakeTelegram(TelegramState):
             return self.photo_sizes(file_id)
         new_id, unique_id = self.new_file_id()
         upload = media if isinstance(media, dict) else {}
-        return {"file_name": upload.get("file_name", "document.pdf"),
-                "mime_type": upload.get("mime_type", "application/pdf"),
-                "file_id": file_id or new_id, "file_unique_id": unique_id,
-                "file_size": upload.get("file_size", 12_345)}
+        return {
+            "file_name": upload.get("file_name", "document.pdf"),
+            "mime_type": upload.get("mime_type", "application/pdf"),
+            "file_id": file_id or new_id,
+            "file_unique_id": unique_id,
+            "file_size": upload.get("file_size", 12_345),
+        }
 
     def _caption(self, params: dict) -> tuple[str, list[dict]]:
-        caption, entities = format_text(params.get("caption"), params.get("parse_mode"),
-                                        params.get("caption_entities"))
+        caption, entities = format_text(
+            params.get("caption"), params.get("parse_mode"), params.get("caption_entities")
+        )
         if len(caption) > 1024:
             raise bad_request("message caption is too long")
         return caption, entities
@@ -352,16 +480,22 @@ class FakeTelegram(TelegramState):
             return None
         target = self.stored(chat["id"], message_id)
         if target is None:
-            if reply.get("allow_sending_without_reply") or \
-                    params.get("allow_sending_without_reply"):
+            if reply.get("allow_sending_without_reply") or params.get(
+                "allow_sending_without_reply"
+            ):
                 return None
             raise bad_request("message to be replied not found")
         return {key: value for key, value in target.items() if key != "reply_to_message"}
 
-    def _message(self, chat: dict, reply_to: dict | None, markup: dict | None,
-                 **content: Any) -> dict:
-        message: dict[str, Any] = {"message_id": self.next_message_id(chat["id"]),
-                                   "from": self.bot_user, "chat": chat, "date": int(time.time())}
+    def _message(
+        self, chat: dict, reply_to: dict | None, markup: dict | None, **content: Any
+    ) -> dict:
+        message: dict[str, Any] = {
+            "message_id": self.next_message_id(chat["id"]),
+            "from": self.bot_user,
+            "chat": chat,
+            "date": int(time.time()),
+        }
         if reply_to is not None:
             message["reply_to_message"] = reply_to
         message.update((key, value) for key, value in content.items() if value)
@@ -399,8 +533,9 @@ class FakeTelegram(TelegramState):
         old = self._editable(params)
         if "text" not in old:
             raise bad_request("there is no text in the message to edit")
-        text, entities = format_text(params.get("text"), params.get("parse_mode"),
-                                     params.get("entities"))
+        text, entities = format_text(
+            params.get("text"), params.get("parse_mode"), params.get("entities")
+        )
         if not text:
             raise bad_request("message text is empty")
         if len(text) > 4096:
@@ -420,8 +555,11 @@ class FakeTelegram(TelegramState):
     def _apply_edit(self, old: dict, params: dict, **content: Any) -> dict:
         """Replace the stored message; like Telegram, a missing reply_markup removes it."""
         markup = check_reply_markup(params.get("reply_markup"))
-        new = {key: value for key, value in old.items()
-               if key not in content and key not in ("reply_markup", "edit_date")}
+        new = {
+            key: value
+            for key, value in old.items()
+            if key not in content and key not in ("reply_markup", "edit_date")
+        }
         new.update((key, value) for key, value in content.items() if value)
         if markup:
             new["reply_markup"] = markup
@@ -459,6 +597,22 @@ class _EmbeddedServer(uvicorn.Server):
     async def main_loop(self) -> None:
         await self.on_tick(0)  # sets the default headers once
         await self.stop_event.wait()  # uvicorn would otherwise poll should_exit every 0.1 s
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        # uvicorn's own shutdown sleeps 0.1 s at least; tests stop one server per test.
+        for server in self.servers:
+            server.close()
+        for connection in list(self.server_state.connections):
+            connection.shutdown()  # closes idle keep-alive connections, ends busy ones after
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 2)
+        state = self.server_state
+        while (state.connections or state.tasks) and loop.time() < deadline:
+            await asyncio.sleep(0.002)
+        for task in state.tasks:
+            task.cancel()
+        for server in self.servers:
+            await server.wait_closed()
 
 
 async def _decode_params(request: Request) -> dict[str, Any]:
@@ -501,16 +655,21 @@ def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
     fields: dict[str, Any] = {}
     files: dict[str, dict] = {}
     for part in message.iter_parts():
-        name = part.get_param("name", header="content-disposition")
-        payload = part.get_payload(decode=True) or b""
-        if part.get_filename() is None:
-            fields[name] = payload.decode("utf-8", "replace")
+        name = str(part.get_param("name", header="content-disposition"))
+        payload = part.get_payload(decode=True)
+        data = payload if isinstance(payload, bytes) else b""
+        filename = part.get_filename()
+        if filename is None:
+            fields[name] = data.decode("utf-8", "replace")
         else:  # keep what an upload looks like, not its bytes
-            files[name] = {"file_name": part.get_filename(),
-                           "mime_type": part.get_content_type(), "file_size": len(payload)}
+            files[name] = {
+                "file_name": filename,
+                "mime_type": part.get_content_type(),
+                "file_size": len(data),
+            }
     for name, value in fields.items():
-        if value.startswith("attach://") and value[len("attach://"):] in files:
-            fields[name] = files.pop(value[len("attach://"):])
+        if value.startswith("attach://") and value[len("attach://") :] in files:
+            fields[name] = files.pop(value[len("attach://") :])
     return {**files, **fields}
 
 
@@ -549,16 +708,21 @@ def _parse_chats(spec: str) -> list[int]:
 
 
 async def _serve_until_signalled(args: argparse.Namespace) -> None:
-    fake = FakeTelegram(args.token, bot_username=args.bot_username, rate_limit=args.rate_limit,
-                        per_chat_limit=args.per_chat_limit, any_chat=args.any_chat)
+    fake = FakeTelegram(
+        args.token,
+        bot_username=args.bot_username,
+        rate_limit=args.rate_limit,
+        per_chat_limit=args.per_chat_limit,
+        any_chat=args.any_chat,
+    )
     for chat_id in _parse_chats(args.chats):
         fake.add_chat(chat_id)
-    await fake.start(args.host, args.port)
-    print(f"READY {fake.base_url}", flush=True)
     stopping = asyncio.Event()
     loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
+    for signum in (signal.SIGINT, signal.SIGTERM):  # before READY: a caller may stop us at once
         loop.add_signal_handler(signum, stopping.set)
+    await fake.start(args.host, args.port)
+    print(f"READY {fake.base_url}", flush=True)
     await stopping.wait()
     await fake.stop()
     print(json.dumps(fake.stats()), flush=True)
@@ -573,12 +737,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--bot-username", default="htx_outreach_bot")
     parser.add_argument("--rate-limit", type=float, default=None, help="messages/s for the bot")
     parser.add_argument("--per-chat-limit", type=float, default=None, help="messages/s a chat")
-    parser.add_argument("--any-chat", action="store_true",
-                        help="accept sends to any chat id instead of answering 'chat not found'")
+    parser.add_argument(
+        "--any-chat",
+        action="store_true",
+        help="accept sends to any chat id instead of answering 'chat not found'",
+    )
     parser.add_argument("--chats", default="", help="known chat ids, e.g. '1-1000,5000'")
     args = parser.parse_args(argv)
     try:  # uvloop roughly doubles the request rate when the environment has it
         import uvloop
+
         loop_factory = uvloop.new_event_loop
     except ImportError:
         loop_factory = None

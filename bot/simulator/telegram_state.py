@@ -136,6 +136,7 @@ class TelegramState:
         self.calls = []
         self.http_429 = 0
         self._messages: dict[tuple[int, int], dict] = {}
+        self._buttons: dict[tuple[int, int], set[str]] = {}  # callback_data ever shown
         self._sent_log: dict[int, list[tuple[int, dict]]] = {}
         self._cursors: dict[int, int] = {}
         self._send_count = 0
@@ -237,10 +238,11 @@ class TelegramState:
     ) -> dict:
         known = self._chats.get(chat_id)
         if known is None or (first_name and known.get("first_name") != first_name) or username:
+            previous = known.get("username") if known else None
             known = self.add_chat(
                 chat_id,
                 first_name=first_name or DEFAULT_FIRST_NAME,
-                username=username or (known and known.get("username")),
+                username=username or previous,
             )
         message = {
             "message_id": self.next_message_id(chat_id),
@@ -302,20 +304,16 @@ class TelegramState:
     ) -> dict:
         """Inject a callback_query: the user pressed the button with ``data`` on a bot message.
 
-        Without ``message_id`` the bot's latest message with an inline keyboard is used.
-        With ``strict`` the message must carry a button with that callback_data, because a
-        real user can press nothing else; pass strict=False to forge one.
+        Without ``message_id`` the bot's latest message with an inline keyboard is used. With
+        ``strict`` the data must be on a button that message shows or once showed (a stale
+        keyboard can still be pressed), because a real user can press nothing else.
         """
-        message = self._keyboard_message(chat_id, message_id)
-        buttons = [
-            b.get("callback_data")
-            for row in message["reply_markup"]["inline_keyboard"]
-            for b in row
-        ]
-        if strict and data not in buttons:
+        message = self._pressable(chat_id, message_id)
+        shown = self._buttons.get((chat_id, message["message_id"]), set())
+        if strict and data not in shown:
             raise LookupError(
-                f"message {message['message_id']} in chat {chat_id} has no button "
-                f"with callback_data {data!r}; it has {buttons}"
+                f"message {message['message_id']} in chat {chat_id} never had a button with "
+                f"callback_data {data!r}; it had {sorted(shown)} (strict=False forges one)"
             )
         query_id = str(next(self._query_ids))
         self._open_queries.add(query_id)
@@ -328,13 +326,11 @@ class TelegramState:
         }
         return self.inject({"callback_query": query})
 
-    def _keyboard_message(self, chat_id: int, message_id: int | None) -> dict:
+    def _pressable(self, chat_id: int, message_id: int | None) -> dict:
         if message_id is not None:
             message = self._messages.get((chat_id, message_id))
             if message is None or message["from"] is not self.bot_user:
                 raise LookupError(f"the bot has no message {message_id} in chat {chat_id}")
-            if "reply_markup" not in message:
-                raise LookupError(f"message {message_id} in chat {chat_id} has no inline keyboard")
             return message
         for (chat, _), message in reversed(self._messages.items()):
             if chat == chat_id and message["from"] is self.bot_user and "reply_markup" in message:
@@ -396,7 +392,7 @@ class TelegramState:
     def store_sent(self, message: dict, stat_text: str) -> None:
         """Keep a message the bot sent and count it in the statistics."""
         chat_id = message["chat"]["id"]
-        self._messages[(chat_id, message["message_id"])] = message
+        self.replace(message)
         self._sent_log.setdefault(chat_id, []).append((message["message_id"], message))
         self._send_count += 1
         self._sent_texts[(chat_id, stat_text)] += 1
@@ -409,7 +405,12 @@ class TelegramState:
         return self._messages.get((chat_id, message_id))
 
     def replace(self, message: dict) -> None:
-        self._messages[(message["chat"]["id"], message["message_id"])] = message
+        key = (message["chat"]["id"], message["message_id"])
+        self._messages[key] = message
+        rows = message.get("reply_markup", {}).get("inline_keyboard", [])
+        data = {b["callback_data"] for row in rows for b in row if "callback_data" in b}
+        if data:
+            self._buttons.setdefault(key, set()).update(data)
 
     def delete(self, chat_id: int, message_id: int) -> bool:
         return self._messages.pop((chat_id, message_id), None) is not None
@@ -643,6 +644,7 @@ _HTML_ATTR = r"""([^\s=>/]+)(?:\s*=\s*(?:"([^"]*)"|'([^']*)'|([^\s"'>]+)))?"""
 _HTML_START_RE = re.compile(rf"<([a-zA-Z][a-zA-Z0-9-]*)((?:\s+{_HTML_ATTR})*)\s*>")
 _HTML_ATTR_RE = re.compile(_HTML_ATTR)
 _HTML_END_RE = re.compile(r"</([^<>]*)>")
+_HTML_NAME_RE = re.compile(r"<([a-zA-Z0-9-]*)")  # matches wherever a '<' is
 
 
 def _html_unescape(text: str) -> str:
@@ -658,7 +660,8 @@ def _html_unescape(text: str) -> str:
 
 def parse_html(src: str) -> tuple[str, list[dict]]:
     """Parse Telegram's HTML subset strictly: known tags, balanced, '&' only as an entity."""
-    out, stack, i = _Out(), [], 0  # stack: (tag, attributes, start position)
+    out, i = _Out(), 0
+    stack: list[tuple[str, dict[str, str], int]] = []  # (tag, attributes, start position)
     while i < len(src):
         if match := _HTML_TEXT_RE.match(src, i):
             out.add(match.group())
@@ -683,7 +686,8 @@ def parse_html(src: str) -> tuple[str, list[dict]]:
             }
             stack.append((name, attributes, out.pos))
         else:
-            name = re.match(r"<([a-zA-Z0-9-]*)", src[i:]).group(1).lower()
+            opened = _HTML_NAME_RE.match(src, i)
+            name = opened.group(1).lower() if opened else ""
             reason = (
                 "Unclosed start tag" if name in _HTML_TYPES else f'Unsupported start tag "{name}"'
             )

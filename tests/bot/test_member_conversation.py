@@ -266,3 +266,23 @@ async def test_stale_button_and_text_instead_of_button(
     agree_data = chat.buttons(consent_message)[0][1]
     telegram.press(512, agree_data, message_id=consent_message["message_id"])
     await chat.expect("Nút này đã cũ")
+
+
+async def test_district_typed_for_province_and_numbers_off_the_list(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 513)
+    await agree(chat)
+    await chat.say("nin thuan", "có phải anh/chị muốn chọn tỉnh nào")  # typo in a former name
+    assert chat.buttons()[0][0] == "Tỉnh Khánh Hòa (Tỉnh Ninh Thuận cũ)"
+    await chat.say("/start", "đăng ký dở")
+    await chat.expect("tỉnh, thành phố nào")
+    await chat.say("huyen ninh son", "là tên huyện cũ?")
+    await chat.tap("Huyện Ninh Sơn, Tỉnh Ninh Thuận cũ → Tỉnh Khánh Hòa", "Đã chọn: Tỉnh Khánh Hòa")
+    await chat.expect("nay thuộc 5 xã, phường")
+    await chat.say("9", "Không có lựa chọn số 9")
+    assert len(chat.buttons()) == 6
+    await chat.say("4", "Đã chọn: Xã Mỹ Sơn, Tỉnh Khánh Hòa")  # Đô Vinh, Anh Dũng, Lâm Sơn, Mỹ Sơn
+    await chat.expect("Anh/chị là ai?")
+    await chat.say("2", "Đã chọn: Cán bộ quản lý HTX")
+    assert member(sessions, 513).role == Role.MANAGER
