@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
+import time
 from collections.abc import Callable
 from datetime import datetime
 
@@ -14,8 +15,11 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram import TelegramChannel
+from bot.channels.telegram_sender import TelegramSender
 from bot.conversation.events import Inbound, Reply
 from bot.conversation.member import MemberConversation
+from bot.dispatcher import Dispatcher, DispatchPolicy
+from bot.ratelimit import ChannelLimiter, ConversationLimiter
 from bot.settings import Settings, SettingsError
 from db.base import utcnow
 from db.engine import create_db_engine, session_factory
@@ -66,15 +70,37 @@ def seed_admins(session: Session, admins: tuple[int, ...], now: datetime) -> Non
 class OutreachApp:
     """The running product: owns the engine, the session factory and the channels."""
 
-    def __init__(self, settings: Settings, clock: Callable[[], datetime] = utcnow) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        clock: Callable[[], datetime] = utcnow,
+        *,
+        dispatching: bool = True,
+        policy: DispatchPolicy | None = None,
+    ) -> None:
         self.settings = settings
         self.clock = clock
         self.engine = create_db_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.conversation = MemberConversation(settings.tz)
+        token = settings.require_token()
+        # One limiter per channel, shared: member replies debit it first, bulk sends wait.
+        self.limiter = ChannelLimiter(settings.telegram_rate_limit)
         self.telegram = TelegramChannel(
-            settings.require_token(), settings.telegram_api_url, self.handle_event
+            token,
+            settings.telegram_api_url,
+            self.handle_event,
+            ConversationLimiter(self.limiter, time.monotonic),
         )
+        self.sender = TelegramSender(
+            token, settings.telegram_api_url, paid_broadcast=settings.telegram_paid_broadcast
+        )
+        self.dispatcher = Dispatcher(
+            self.sessions, self.sender, self.limiter, clock=clock, policy=policy
+        )
+        self.dispatching = dispatching
+        self._stopping = asyncio.Event()
+        self._dispatch_task: asyncio.Task[None] | None = None
 
     def handle_now(self, event: Inbound) -> list[Reply]:
         """Handle one member event in its own transaction."""
@@ -91,11 +117,19 @@ class OutreachApp:
         with self.sessions.begin() as session:
             seed_admins(session, self.settings.outreach_admins, self.clock())
         await self.telegram.start()
+        if self.dispatching:
+            self._stopping.clear()
+            self._dispatch_task = asyncio.create_task(self.dispatcher.run(self._stopping))
         log.info("bot started")
 
     async def stop(self) -> None:
         """Stop the channels and release database connections."""
+        self._stopping.set()
+        if self._dispatch_task is not None:
+            await self._dispatch_task  # finishes and records the batch in hand
+            self._dispatch_task = None
         await self.telegram.stop()
+        await self.sender.close()
         self.engine.dispose()
         log.info("bot stopped")
 

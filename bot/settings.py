@@ -6,7 +6,7 @@ import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, ValidationError, field_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 DEFAULT_API_URL = "https://api.telegram.org/bot"
@@ -29,6 +29,8 @@ class Settings(BaseSettings):
     database_url: str = "sqlite:///outreach.db"
     outreach_timezone: str = "Asia/Ho_Chi_Minh"
     outreach_admins: Annotated[tuple[int, ...], NoDecode] = ()
+    telegram_rate_limit: float = 30.0
+    telegram_paid_broadcast: bool = False
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -74,6 +76,22 @@ class Settings(BaseSettings):
             raise ValueError("must be comma-separated numeric Telegram user ids, e.g. 12345,67890")
         return tuple(int(p) for p in parts)
 
+    @field_validator("telegram_rate_limit")
+    @classmethod
+    def _rate(cls, value: float) -> float:
+        if not 0 < value <= 1000:
+            raise ValueError("must be between 1 and 1000 messages a second")
+        return value
+
+    @model_validator(mode="after")
+    def _paid_needed(self) -> Settings:
+        if self.telegram_rate_limit > 30 and not self.telegram_paid_broadcast:
+            raise ValueError(
+                "TELEGRAM_RATE_LIMIT above 30 needs TELEGRAM_PAID_BROADCAST=true "
+                "(Telegram's paid broadcasts, billed in Stars)"
+            )
+        return self
+
     @property
     def tz(self) -> ZoneInfo:
         """Return the local time zone used to show and plan times."""
@@ -95,6 +113,7 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as exc:
         first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
         message = first["msg"].removeprefix("Value error, ")
-        raise SettingsError(f"{name} {message}") from None
+        if not first["loc"]:  # a rule across settings names them itself
+            raise SettingsError(message) from None
+        raise SettingsError(f"{str(first['loc'][0]).upper()} {message}") from None

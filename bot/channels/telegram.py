@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import replace
+from typing import Any
 
 from telegram import (
     BotCommand,
@@ -18,6 +19,7 @@ from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
     ApplicationBuilder,
+    BaseRateLimiter,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -82,10 +84,17 @@ def keyboard(options: Sequence[Option], columns: int = 1) -> InlineKeyboardMarku
 class TelegramChannel:
     """The Telegram adapter: long polling through python-telegram-bot."""
 
-    def __init__(self, token: str, api_url: str, handle: Handler) -> None:
+    def __init__(
+        self, token: str, api_url: str, handle: Handler, rate_limiter: BaseRateLimiter[Any]
+    ) -> None:
         file_url = api_url.replace("/bot", "/file/bot", 1) if "/bot" in api_url else api_url
         self.application: Application = (  # type: ignore[type-arg]
-            ApplicationBuilder().token(token).base_url(api_url).base_file_url(file_url).build()
+            ApplicationBuilder()
+            .token(token)
+            .base_url(api_url)
+            .base_file_url(file_url)
+            .rate_limiter(rate_limiter)
+            .build()
         )
         self._handle = handle
         self.application.add_handler(CallbackQueryHandler(self._on_update))

@@ -23,6 +23,7 @@ SEND_METHODS = frozenset(
 )
 BOT_FIRST_NAME = "Bản tin HTX"
 DEFAULT_FIRST_NAME = "Nguyễn Văn An"
+GROUP_MEMBER_ID = 777_000_001
 
 
 @dataclass
@@ -246,13 +247,22 @@ class TelegramState:
             )
         message = {
             "message_id": self.next_message_id(chat_id),
-            "from": self._users[chat_id],
+            "from": self._sender(chat_id),
             "chat": known,
             "date": int(time.time()),
             **content,
         }
         self._messages[(chat_id, message["message_id"])] = message
         return self.inject({"message": message})
+
+    def _sender(self, chat_id: int) -> dict:
+        # In a private chat the user is the chat; a group gets one stand-in member.
+        return self._users.get(chat_id) or {
+            "id": GROUP_MEMBER_ID,
+            "is_bot": False,
+            "first_name": DEFAULT_FIRST_NAME,
+            "language_code": "vi",
+        }
 
     def send_text(
         self,
@@ -319,7 +329,7 @@ class TelegramState:
         self._open_queries.add(query_id)
         query = {
             "id": query_id,
-            "from": self._users.get(chat_id, self.bot_user),
+            "from": self._sender(chat_id),
             "message": message,
             "chat_instance": str(-8_000_000_000_000_000 - chat_id),
             "data": data,
@@ -570,7 +580,7 @@ def format_text(text: Any, parse_mode: Any, entities: Any) -> tuple[str, list[di
         return _trim(text, [])
     parser = _PARSERS.get(str(parse_mode).lower())
     if parser is None:
-        raise bad_request(f"unsupported parse_mode {parse_mode!r}")
+        raise bad_request("unsupported parse_mode")
     return _trim(*parser(text))
 
 

@@ -28,7 +28,8 @@ class SubscriberStatus(StrEnum):
     PENDING = "pending"  # registering: consent or profile not complete, receives nothing
     ACTIVE = "active"  # registered and receiving
     STOPPED = "stopped"  # said /stop; receives nothing until /start
-    BLOCKED = "blocked"  # the platform says the chat is gone or blocked the bot
+    BLOCKED = "blocked"  # the member blocked the bot or deleted their account (403)
+    INVALID = "invalid"  # the platform does not know this chat (400 chat not found)
 
 
 class Role(StrEnum):

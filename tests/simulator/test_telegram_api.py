@@ -274,6 +274,8 @@ async def test_injected_media_and_contact_updates(fake: FakeTelegram) -> None:
     contact = fake.send_contact(42, "+84901234567")["message"]
     assert sticker["sticker"]["file_id"] and contact["contact"]["phone_number"] == "+84901234567"
     assert [photo["message_id"], sticker["message_id"], contact["message_id"]] == [1, 2, 3]
+    group = fake.send_text(-100, "Chào cả nhóm")["message"]
+    assert group["chat"]["type"] == "group" and group["from"]["id"] != -100
 
 
 # --- buttons ----------------------------------------------------------------------------------

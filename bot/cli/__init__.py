@@ -4,37 +4,19 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import sys
-from collections.abc import Callable
-from functools import wraps
-from typing import Any
 
 import click
 from sqlalchemy import select
 
-from bot.app import OutreachApp, SchemaError
-from bot.settings import Settings, SettingsError, load_settings
+from bot.app import OutreachApp
+from bot.cli.common import fail_cleanly, resolve_area, resolve_commune, sessions, settings
+from bot.settings import Settings
 from db import areas as area_queries
 from db.base import utcnow
 from db.cooperatives import by_public_code, create_cooperative, invite_link
 from db.engine import create_db_engine, session_factory
 from db.migrate import upgrade
-from db.models import Area, AreaLevel, Cooperative, CooperativeKind
-from db.textmatch import rank
-
-
-def fail_cleanly[F: Callable[..., Any]](func: F) -> F:
-    """Turn the errors an operator can fix into one line on stderr and exit status 2."""
-
-    @wraps(func)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        try:
-            return func(*args, **kwargs)
-        except (SettingsError, SchemaError, LookupError) as exc:
-            click.echo(f"error: {exc}", err=True)
-            sys.exit(2)
-
-    return wrapper  # type: ignore[return-value]
+from db.models import AreaLevel, Cooperative, CooperativeKind
 
 
 @click.group()
@@ -49,15 +31,11 @@ def main(verbose: bool) -> None:
     logging.getLogger("httpx").setLevel(logging.WARNING)
 
 
-def _settings() -> Settings:
-    return load_settings()
-
-
 @main.command()
 @fail_cleanly
 def run() -> None:
     """Run the bot with long polling until stopped (Ctrl+C or SIGTERM)."""
-    app = OutreachApp(_settings())
+    app = OutreachApp(settings())
     asyncio.run(app.run_until_signalled())
 
 
@@ -81,7 +59,7 @@ def db() -> None:
 @fail_cleanly
 def db_upgrade() -> None:
     """Create or migrate the schema and load the official areas (safe to run again)."""
-    engine = create_db_engine(_settings().database_url)
+    engine = create_db_engine(settings().database_url)
     counts = upgrade(engine)
     click.echo(
         f"database is up to date: {counts.get('province', 0)} provinces, "
@@ -111,8 +89,7 @@ def coop_add(
     sector: str | None,
 ) -> None:
     """Add a cooperative and print its invitation code."""
-    sessions = session_factory(create_db_engine(_settings().database_url))
-    with sessions.begin() as session:
+    with sessions().begin() as session:
         place = resolve_commune(session, province, commune)
         kind = CooperativeKind.GROUP if is_group else CooperativeKind.COOPERATIVE
         created = create_cooperative(
@@ -131,8 +108,7 @@ def coop_add(
 @fail_cleanly
 def coop_list() -> None:
     """List cooperatives with their invitation codes."""
-    sessions = session_factory(create_db_engine(_settings().database_url))
-    with sessions() as session:
+    with sessions()() as session:
         for c in session.scalars(select(Cooperative).order_by(Cooperative.id)):
             click.echo(f"{c.id}\t{c.public_code}\t{c.name}\t{c.area.name}")
 
@@ -143,13 +119,12 @@ def coop_list() -> None:
 @fail_cleanly
 def coop_link(code: str, bot_username: str | None) -> None:
     """Print the Telegram link (for a QR poster) that enrols members into a cooperative."""
-    settings = _settings()
-    sessions = session_factory(create_db_engine(settings.database_url))
-    with sessions() as session:
+    config = settings()
+    with session_factory(create_db_engine(config.database_url))() as session:
         found = by_public_code(session, code)
         if found is None:
             raise LookupError(f"no cooperative has the code {code!r}; see `outreach coop list`")
-        username = bot_username or asyncio.run(_bot_username(settings))
+        username = bot_username or asyncio.run(_bot_username(config))
         click.echo(invite_link(username, found))
 
 
@@ -171,8 +146,7 @@ def area() -> None:
 @fail_cleanly
 def area_find(name: str, province: str | None) -> None:
     """Find an area by name, with or without diacritics; former districts show what they became."""
-    sessions = session_factory(create_db_engine(_settings().database_url))
-    with sessions() as session:
+    with sessions()() as session:
         if province is None:
             found = area_queries.find_provinces(session, name)
             scope = None
@@ -190,25 +164,6 @@ def area_find(name: str, province: str | None) -> None:
             )
 
 
-def resolve_area(session: Any, text: str, level: AreaLevel, parent: Area | None) -> Area:
-    """Find exactly one area by code or name, or raise LookupError saying what matched."""
-    query = select(Area).where(Area.level == level)
-    if parent is not None:
-        query = query.where(Area.parent_id == parent.id)
-    if text.isdigit():
-        found = session.scalar(query.where(Area.code == int(text)))
-        if found is None:
-            raise LookupError(f"no {level.value} has the code {text}")
-        return found
-    scope = [(a.search_name, a) for a in session.scalars(query)]
-    matches = [m.item for m in rank(text, scope) if m.grade == 0]
-    if len(matches) != 1:
-        names = ", ".join(m.item.name for m in rank(text, scope)) or "nothing"
-        raise LookupError(f"{level.value} {text!r} is not one area (matches: {names}); use a code")
-    return matches[0]
+from bot.cli.broadcast import broadcast  # noqa: E402  (registers on the group defined above)
 
-
-def resolve_commune(session: Any, province: str, commune: str) -> Area:
-    """Find one commune of one province by names or codes."""
-    parent = resolve_area(session, province, AreaLevel.PROVINCE, None)
-    return resolve_area(session, commune, AreaLevel.COMMUNE, parent)
+main.add_command(broadcast)

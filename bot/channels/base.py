@@ -1,0 +1,60 @@
+"""Define what the dispatcher needs from a channel: prepare once, send many, fail by kind."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Protocol
+
+from db.models import Channel
+
+
+class FailureKind(StrEnum):
+    """The few ways a send can fail, each with one way to handle it."""
+
+    RETRY_AFTER = "retry_after"  # the platform's rate limit: pause the channel, send again
+    BLOCKED = "blocked"  # the member blocked the bot or is gone: never retry
+    INVALID_CHAT = "invalid_chat"  # the platform does not know the chat: never retry
+    MIGRATED = "migrated"  # the chat has a new id: update it, send again
+    REJECTED = "rejected"  # the platform refused this message: fail with its reason
+    TRANSIENT = "transient"  # timeout, network, server error: back off and retry
+
+
+@dataclass
+class SendFailure(Exception):
+    """A send that did not succeed, classified for the dispatcher."""
+
+    kind: FailureKind
+    reason: str
+    retry_after: float = 0.0
+    new_chat_id: str | None = None
+
+    def __str__(self) -> str:
+        return f"{self.kind}: {self.reason}"
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A message ready to send to anyone but for the chat id: built once per broadcast."""
+
+    method: str
+    body: dict[str, Any] = field(default_factory=dict)
+
+
+class Sender(Protocol):
+    """A channel's bulk sending side."""
+
+    channel: Channel
+    max_text: int
+
+    def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
+        """Build the request for a rendered message."""
+        ...
+
+    async def send(self, chat_id: str, prepared: Prepared) -> str:
+        """Send to one chat and return the platform's message id, or raise SendFailure."""
+        ...
+
+    async def close(self) -> None:
+        """Release connections."""
+        ...

@@ -1,0 +1,265 @@
+"""Send what the outbox holds: claim a batch, render, send at the channel's rate, record."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import os
+import socket
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.channels.base import FailureKind, Prepared, Sender, SendFailure
+from bot.ratelimit import ChannelLimiter
+from db import broadcasts, outbox
+from db.models import Broadcast, DeliveryStatus, SubscriberStatus
+from db.outbox import Claimed, Outcome
+from messages.render import Compiled, TemplateProblem, compile_text, subscriber_context
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class DispatchPolicy:
+    """How hard to try: attempts, backoff, how long a claim may stay unfinished."""
+
+    max_attempts: int = 5
+    backoff_base: timedelta = timedelta(seconds=10)
+    backoff_max: timedelta = timedelta(minutes=15)
+    lease: timedelta = timedelta(seconds=60)
+    concurrency: int = 64
+    batch_seconds: float = 0.5  # claim about this much sending at a time
+    idle_seconds: float = 0.5
+
+    def backoff(self, attempts: int) -> timedelta:
+        """Return the wait before the next try after `attempts` tries: doubling, capped."""
+        return min(self.backoff_max, self.backoff_base * (2 ** max(0, attempts - 1)))
+
+
+@dataclass
+class _Message:
+    """A broadcast's content, compiled once and kept while it is sending."""
+
+    compiled: Compiled
+    photo: str | None
+    buttons: list[dict[str, str]]
+    expires_at: datetime | None
+    static: Prepared | None  # the whole request, when the text names no recipient
+
+
+def pid_alive(pid: int) -> bool:
+    """Tell whether a process with this id runs on this machine."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True  # it exists, owned by someone else
+    return True
+
+
+class Dispatcher:
+    """The one place that sends broadcasts; safe to run in several processes on PostgreSQL."""
+
+    def __init__(
+        self,
+        sessions: sessionmaker[Session],
+        sender: Sender,
+        limiter: ChannelLimiter,
+        *,
+        clock: Callable[[], datetime],
+        policy: DispatchPolicy | None = None,
+        monotonic: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.sessions, self.sender, self.limiter = sessions, sender, limiter
+        self.clock, self.monotonic = clock, monotonic
+        self.policy = policy or DispatchPolicy()
+        self.host = socket.gethostname()
+        self.worker = f"{self.host}:{os.getpid()}"
+        self._recovered = False
+        self.skip_locked = sessions.kw["bind"].dialect.name == "postgresql"
+        self._messages: dict[int, _Message] = {}
+
+    @property
+    def batch_size(self) -> int:
+        """Claim about `batch_seconds` of sending at the channel's rate."""
+        return max(1, min(500, int(self.limiter.bucket.rate * self.policy.batch_seconds)))
+
+    async def run(self, stopping: asyncio.Event) -> None:
+        """Tick until told to stop; a failing tick is logged and retried, never fatal."""
+        while not stopping.is_set():
+            try:
+                done = await self.tick()
+            except Exception:
+                log.exception("dispatcher tick failed; retrying shortly")
+                done = 0
+            if not done:
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stopping.wait(), self.policy.idle_seconds)
+
+    async def tick(self) -> int:
+        """Do one round of housekeeping, claim one batch and send it; return how many."""
+        claimed = await asyncio.to_thread(self._claim)
+        if not claimed:
+            return 0
+        outcomes = await self._send_all(claimed)
+        await asyncio.to_thread(self._record, outcomes)
+        return len(claimed)
+
+    def _claim(self) -> list[Claimed]:
+        now = self.clock()
+        with self.sessions.begin() as session:
+            for started in broadcasts.start_due(session, now, skip_locked=self.skip_locked):
+                log.info("broadcast %s started: %s recipients", started.id, started.recipients)
+            broadcasts.expire_overdue(session, now)
+            if not self._recovered:  # after a crash on this machine, resend at once
+                self._recovered = True
+                if count := outbox.requeue_dead_workers(session, self.host, pid_alive, now):
+                    log.warning("re-queued %s deliveries left in doubt by a dead process", count)
+            if count := outbox.requeue_in_doubt(session, now, self.policy.lease):
+                log.warning("re-queued %s deliveries left in doubt by a stopped dispatcher", count)
+            for done in broadcasts.finish_completed(session, now):
+                log.info("broadcast %s done", done)
+                self._messages.pop(done, None)
+            claimed = outbox.claim(
+                session,
+                worker=self.worker,
+                now=now,
+                limit=self.batch_size,
+                skip_locked=self.skip_locked,
+            )
+            for broadcast_id in {c.broadcast_id for c in claimed} - self._messages.keys():
+                broadcast = session.get(Broadcast, broadcast_id)
+                if broadcast is not None:
+                    self._messages[broadcast_id] = self._compile(broadcast)
+        return claimed
+
+    def _compile(self, broadcast: Broadcast) -> _Message:
+        compiled = compile_text(broadcast.text)
+        static = None
+        if not compiled.personal:
+            static = self.sender.prepare(compiled.render(), broadcast.photo, broadcast.buttons)
+        return _Message(compiled, broadcast.photo, broadcast.buttons, broadcast.expires_at, static)
+
+    def _record(self, outcomes: list[Outcome]) -> None:
+        with self.sessions.begin() as session:
+            outbox.record(session, outcomes, self.clock())
+
+    async def _send_all(self, claimed: list[Claimed]) -> list[Outcome]:
+        slots = asyncio.Semaphore(self.policy.concurrency)
+        tasks: list[asyncio.Task[Outcome]] = []
+        early: list[Outcome] = []
+        for item in claimed:
+            ready = self._ready(item)
+            if isinstance(ready, Outcome):
+                early.append(ready)
+                continue
+            while (wait := self.limiter.bucket.delay(self.monotonic())) > 0:
+                await asyncio.sleep(wait)
+            await slots.acquire()
+            self.limiter.sent(item.chat_id, self.monotonic())
+            tasks.append(asyncio.create_task(self._send_one(item, ready, slots)))
+        return early + list(await asyncio.gather(*tasks))
+
+    def _ready(self, item: Claimed) -> Prepared | Outcome:
+        """Return the request for this recipient, or the outcome that makes it unneeded."""
+        message = self._messages.get(item.broadcast_id)
+        now = self.clock()
+        if message is None:
+            return Outcome(item.delivery_id, DeliveryStatus.FAILED, error="broadcast not found")
+        if message.expires_at is not None and message.expires_at <= now:
+            return Outcome(
+                item.delivery_id, DeliveryStatus.EXPIRED, error="expired before it could be sent"
+            )
+        wait = self.limiter.chat_wait(item.chat_id, self.monotonic())
+        if wait > 0:  # this chat just got a message: come back later, no attempt spent
+            return Outcome(
+                item.delivery_id,
+                DeliveryStatus.QUEUED,
+                refund_attempt=True,
+                next_attempt_at=now + timedelta(seconds=wait),
+            )
+        if message.static is not None:
+            return message.static
+        context = subscriber_context(item.name, item.commune, item.province, item.cooperative)
+        try:
+            text = message.compiled.render(context)
+        except TemplateProblem as exc:
+            return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=str(exc)[:300])
+        return self.sender.prepare(text, message.photo, message.buttons)
+
+    async def _send_one(
+        self, item: Claimed, prepared: Prepared, slots: asyncio.Semaphore
+    ) -> Outcome:
+        try:
+            message_id = await self.sender.send(item.chat_id, prepared)
+        except SendFailure as failure:
+            return self._failed(item, failure)
+        finally:
+            slots.release()
+        return Outcome(
+            item.delivery_id,
+            DeliveryStatus.SENT,
+            provider_message_id=message_id,
+            sent_at=self.clock(),
+        )
+
+    def _failed(self, item: Claimed, failure: SendFailure) -> Outcome:
+        now = self.clock()
+        reason = failure.reason[:300]
+        match failure.kind:
+            case FailureKind.RETRY_AFTER:
+                self.limiter.bucket.pause(self.monotonic(), failure.retry_after)
+                log.warning("telegram asked to wait %ss; the channel pauses", failure.retry_after)
+                later = now + timedelta(seconds=failure.retry_after)
+                return Outcome(
+                    item.delivery_id,
+                    DeliveryStatus.QUEUED,
+                    refund_attempt=True,
+                    next_attempt_at=later,
+                    error=reason,
+                )
+            case FailureKind.BLOCKED:
+                return Outcome(
+                    item.delivery_id,
+                    DeliveryStatus.FAILED,
+                    error=f"blocked: {reason}",
+                    subscriber_id=item.subscriber_id,
+                    mark_subscriber=SubscriberStatus.BLOCKED,
+                )
+            case FailureKind.INVALID_CHAT:
+                return Outcome(
+                    item.delivery_id,
+                    DeliveryStatus.FAILED,
+                    error=reason,
+                    subscriber_id=item.subscriber_id,
+                    mark_subscriber=SubscriberStatus.INVALID,
+                )
+            case FailureKind.MIGRATED:
+                return Outcome(
+                    item.delivery_id,
+                    DeliveryStatus.QUEUED,
+                    refund_attempt=True,
+                    next_attempt_at=now,
+                    subscriber_id=item.subscriber_id,
+                    new_chat_id=failure.new_chat_id,
+                )
+            case FailureKind.REJECTED:
+                return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=reason)
+        if item.attempts >= self.policy.max_attempts:
+            return Outcome(
+                item.delivery_id,
+                DeliveryStatus.FAILED,
+                error=f"gave up after {item.attempts} attempts: {reason}"[:300],
+            )
+        return Outcome(
+            item.delivery_id,
+            DeliveryStatus.ERRORED,
+            error=reason,
+            next_attempt_at=now + self.policy.backoff(item.attempts),
+        )

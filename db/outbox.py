@@ -1,0 +1,210 @@
+"""Claim queued deliveries for sending and record what happened; callers own the session."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import select, update
+from sqlalchemy.orm import Session, aliased
+
+from db.models import (
+    PENDING_DELIVERY,
+    Area,
+    Broadcast,
+    BroadcastStatus,
+    Channel,
+    Cooperative,
+    Delivery,
+    DeliveryStatus,
+    Subscriber,
+    SubscriberStatus,
+)
+
+IN_DOUBT = "in doubt: the dispatcher stopped while sending; sent again"
+
+
+@dataclass(frozen=True, slots=True)
+class Claimed:
+    """A delivery in hand, with what is needed to render and send it."""
+
+    delivery_id: int
+    broadcast_id: int
+    subscriber_id: int
+    attempts: int
+    channel: Channel
+    chat_id: str
+    name: str | None
+    commune: str | None
+    province: str | None
+    cooperative: str | None
+
+
+@dataclass(slots=True)
+class Outcome:
+    """What happened to one claimed delivery."""
+
+    delivery_id: int
+    status: DeliveryStatus
+    provider_message_id: str | None = None
+    error: str | None = None
+    next_attempt_at: datetime | None = None
+    sent_at: datetime | None = None
+    refund_attempt: bool = False  # a 429 or a deferral is not the message's fault
+    subscriber_id: int | None = None
+    mark_subscriber: SubscriberStatus | None = None  # blocked or invalid: never sent to again
+    new_chat_id: str | None = None  # Telegram moved the chat to a new id
+
+
+def claim(
+    session: Session, *, worker: str, now: datetime, limit: int, skip_locked: bool
+) -> list[Claimed]:
+    """Mark up to `limit` due deliveries of sending broadcasts as wired by this worker."""
+    pick = (
+        select(Delivery.id)
+        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
+        .where(
+            Delivery.status.in_(PENDING_DELIVERY),
+            Delivery.next_attempt_at <= now,
+            Broadcast.status == BroadcastStatus.SENDING,
+        )
+        .order_by(Delivery.id)
+        .limit(limit)
+    )
+    if skip_locked:  # PostgreSQL: instances take disjoint batches without waiting on each other
+        pick = pick.with_for_update(of=Delivery, skip_locked=True)
+    ids = list(session.scalars(pick))
+    if not ids:
+        return []
+    session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(
+            status=DeliveryStatus.WIRED,
+            claimed_by=worker,
+            claimed_at=now,
+            attempts=Delivery.attempts + 1,
+            updated_at=now,
+        )
+    )
+    return _load(session, ids, now)
+
+
+def _load(session: Session, ids: Sequence[int], now: datetime) -> list[Claimed]:
+    province = aliased(Area)
+    rows = session.execute(
+        select(
+            Delivery.id,
+            Delivery.broadcast_id,
+            Delivery.subscriber_id,
+            Delivery.attempts,
+            Subscriber.channel,
+            Subscriber.chat_id,
+            Subscriber.status,
+            Subscriber.display_name,
+            Area.name,
+            province.name,
+            Cooperative.name,
+        )
+        .select_from(Delivery)
+        .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
+        .outerjoin(Area, Area.id == Subscriber.area_id)
+        .outerjoin(province, province.id == Area.parent_id)
+        .outerjoin(Cooperative, Cooperative.id == Subscriber.cooperative_id)
+        .where(Delivery.id.in_(ids))
+        .order_by(Delivery.id)
+    ).all()
+    claimed, gone = [], []
+    for row in rows:
+        if row[2] is None or row[6] != SubscriberStatus.ACTIVE:  # gone since the snapshot
+            gone.append(row[0])
+            continue
+        claimed.append(Claimed(row[0], row[1], row[2], row[3], row[4], row[5], *row[7:]))
+    if gone:
+        session.execute(
+            update(Delivery)
+            .where(Delivery.id.in_(gone))
+            .values(
+                status=DeliveryStatus.SKIPPED, error="subscriber no longer active", updated_at=now
+            )
+        )
+    return claimed
+
+
+def record(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
+    """Write outcomes with one executemany UPDATE by primary key per shape of row."""
+    rows = []
+    for o in outcomes:
+        row: dict[str, Any] = {"id": o.delivery_id, "status": o.status, "updated_at": now}
+        if o.status == DeliveryStatus.SENT:  # keeps the last problem (or the in-doubt note)
+            row |= {"provider_message_id": o.provider_message_id, "sent_at": o.sent_at or now}
+        else:
+            row["error"] = o.error
+        if o.next_attempt_at is not None:
+            row["next_attempt_at"] = o.next_attempt_at
+        rows.append(row)
+    for group in _by_keys(rows).values():
+        session.execute(update(Delivery), group)
+    refunds = [o.delivery_id for o in outcomes if o.refund_attempt]
+    if refunds:
+        session.execute(
+            update(Delivery).where(Delivery.id.in_(refunds)).values(attempts=Delivery.attempts - 1)
+        )
+    for status in (SubscriberStatus.BLOCKED, SubscriberStatus.INVALID):
+        marked = [o.subscriber_id for o in outcomes if o.mark_subscriber == status]
+        _mark_subscribers(session, [i for i in marked if i is not None], status)
+    for o in outcomes:
+        if o.new_chat_id is not None and o.subscriber_id is not None:
+            session.execute(
+                update(Subscriber)
+                .where(Subscriber.id == o.subscriber_id)
+                .values(chat_id=o.new_chat_id)
+            )
+
+
+def _by_keys(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
+    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
+    for row in rows:
+        groups.setdefault(tuple(sorted(row)), []).append(row)
+    return groups
+
+
+def _mark_subscribers(session: Session, ids: list[int], status: SubscriberStatus) -> None:
+    if ids:  # only active ones: a member who said /stop meanwhile stays stopped
+        session.execute(
+            update(Subscriber)
+            .where(Subscriber.id.in_(ids), Subscriber.status == SubscriberStatus.ACTIVE)
+            .values(status=status)
+        )
+
+
+def requeue_dead_workers(
+    session: Session, host: str, alive: Callable[[int], bool], now: datetime
+) -> int:
+    """Send again what dispatchers on this host claimed before they died (kill -9, power)."""
+    workers = session.scalars(
+        select(Delivery.claimed_by)
+        .where(Delivery.status == DeliveryStatus.WIRED, Delivery.claimed_by.like(f"{host}:%"))
+        .distinct()
+    ).all()
+    dead = [w for w in workers if w and not alive(int(w.rsplit(":", 1)[1]))]
+    if not dead:
+        return 0
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.WIRED, Delivery.claimed_by.in_(dead))
+        .values(status=DeliveryStatus.QUEUED, next_attempt_at=now, error=IN_DOUBT, updated_at=now)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]
+
+
+def requeue_in_doubt(session: Session, now: datetime, lease: timedelta) -> int:
+    """Send again deliveries a dispatcher claimed and never finished (it stopped or died)."""
+    result = session.execute(
+        update(Delivery)
+        .where(Delivery.status == DeliveryStatus.WIRED, Delivery.claimed_at < now - lease)
+        .values(status=DeliveryStatus.QUEUED, next_attempt_at=now, error=IN_DOUBT, updated_at=now)
+    )
+    return result.rowcount or 0  # type: ignore[attr-defined]

@@ -1,0 +1,68 @@
+"""Compile and render broadcast templates: Jinja2's sandbox, strict names, escaped data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2.sandbox import SandboxedEnvironment
+
+# One environment for the whole product. Autoescape turns <, >, & and quotes from data into
+# entities, which is exactly what Telegram's HTML parse mode needs.
+ENVIRONMENT = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+
+SAMPLE_SUBSCRIBER = {
+    "name": "Nguyễn Văn An",
+    "commune": "Xã Mỹ Sơn",
+    "province": "Tỉnh Khánh Hòa",
+    "cooperative": "HTX Nông nghiệp Mỹ Sơn",
+}
+
+
+class TemplateProblem(ValueError):
+    """A template that cannot be compiled or rendered; the message says where and why."""
+
+
+@dataclass(frozen=True)
+class Compiled:
+    """A template compiled once per broadcast; `personal` says if it names the recipient."""
+
+    template: Template
+    personal: bool
+
+    def render(self, subscriber: dict[str, Any] | None = None) -> str:
+        """Render for one recipient (or for everyone, when the template is not personal)."""
+        try:
+            return self.template.render(subscriber=subscriber or SAMPLE_SUBSCRIBER).strip()
+        except TemplateError as exc:
+            raise TemplateProblem(f"template error: {exc}") from exc
+
+
+def compile_text(text: str) -> Compiled:
+    """Compile a template and check it renders for a sample subscriber."""
+    try:
+        names = meta.find_undeclared_variables(ENVIRONMENT.parse(text))
+        compiled = Compiled(ENVIRONMENT.from_string(text), personal="subscriber" in names)
+    except TemplateError as exc:
+        line = getattr(exc, "lineno", None)
+        where = f" (line {line})" if line else ""
+        raise TemplateProblem(f"template error{where}: {exc}") from exc
+    unknown = names - {"subscriber"}
+    if unknown:
+        raise TemplateProblem(f"template uses unknown names: {', '.join(sorted(unknown))}")
+    if not compiled.render(SAMPLE_SUBSCRIBER):
+        raise TemplateProblem("the message is empty")
+    return compiled
+
+
+def subscriber_context(
+    name: str | None, commune: str | None, province: str | None, cooperative: str | None
+) -> dict[str, Any]:
+    """Build what a template may say about its recipient; missing values read naturally."""
+    return {
+        "name": name or "bà con",
+        "commune": commune or "",
+        "province": province or "",
+        "cooperative": cooperative or "",
+    }

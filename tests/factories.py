@@ -1,0 +1,74 @@
+"""Make test data quickly: subscribers in bulk, straight into the database."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import insert, select
+from sqlalchemy.orm import Session
+
+from db.models import Area, Channel, Role, Subscriber, SubscriberStatus, SubscriberTopic, Topic
+
+
+class FakeClock:
+    """A clock the test moves by hand."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self.now = start or datetime(2026, 11, 24, 0, 30, tzinfo=UTC)  # 07:30 in Hà Nội
+        self.start = self.now
+
+    def __call__(self) -> datetime:
+        return self.now
+
+    def monotonic(self) -> float:
+        """Real elapsed time plus every jump the test made, for rate limits and spacing."""
+        return time.monotonic() + (self.now - self.start).total_seconds()
+
+    def advance(self, **delta: float) -> None:
+        """Move time forward."""
+        self.now += timedelta(**delta)
+
+
+def commune_id(session: Session, name: str, province: str) -> int:
+    """Return the id of a commune by official names."""
+    parent = session.scalar(select(Area.id).where(Area.name == province))
+    found = session.scalar(select(Area.id).where(Area.name == name, Area.parent_id == parent))
+    assert found is not None, (name, province)
+    return found
+
+
+def add_subscribers(
+    session: Session,
+    chat_ids: range | list[int],
+    *,
+    area_id: int,
+    role: Role = Role.MEMBER,
+    topics: tuple[Topic, ...] = tuple(Topic),
+    status: SubscriberStatus = SubscriberStatus.ACTIVE,
+    cooperative_id: int | None = None,
+    name: str = "Thành viên",
+) -> list[int]:
+    """Insert registered subscribers with these chat ids and return their ids."""
+    now = datetime.now(UTC)
+    rows = [
+        {
+            "channel": Channel.TELEGRAM,
+            "chat_id": str(c),
+            "display_name": f"{name} {c}",
+            "area_id": area_id,
+            "role": role,
+            "status": status,
+            "consent_at": now,
+            "created_at": now,
+            "conv_state": "idle",
+            "conv_data": {},
+            "cooperative_id": cooperative_id,
+        }
+        for c in chat_ids
+    ]
+    ids = list(session.scalars(insert(Subscriber).returning(Subscriber.id), rows))
+    topic_rows = [{"subscriber_id": i, "topic": t} for i in ids for t in topics]
+    if topic_rows:
+        session.execute(insert(SubscriberTopic), topic_rows)
+    return ids
