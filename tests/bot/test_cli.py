@@ -3,24 +3,36 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
 import subprocess
 import sys
 from pathlib import Path
 
+from click.testing import CliRunner
+
+from bot.cli import main
 from bot.simulator import FakeTelegram
 
 OUTREACH = str(Path(sys.executable).parent / "outreach")
 
 
 def run(
-    *args: str, env: dict[str, str] | None = None, **kwargs: object
+    *args: str, env: dict[str, str] | None = None, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run the outreach command with the test environment plus `env`."""
-    full_env = {**os.environ, **(env or {})}
-    return subprocess.run(
-        [OUTREACH, *args], capture_output=True, text=True, env=full_env, timeout=120, **kwargs
+    """Run an outreach command in this process, as the console script would."""
+    with contextlib.chdir(cwd or Path.cwd()):
+        result = CliRunner().invoke(main, list(args), env=env)
+    if result.exception is not None and not isinstance(result.exception, SystemExit):
+        raise result.exception
+    return subprocess.CompletedProcess(args, result.exit_code, result.stdout, result.stderr)
+
+
+def run_process(*args: str, **kwargs: object) -> subprocess.CompletedProcess[str]:
+    """Run the installed outreach command as a separate process."""
+    return subprocess.run(  # type: ignore[call-overload,no-any-return]
+        [OUTREACH, *args], capture_output=True, text=True, timeout=120, **kwargs
     )
 
 
@@ -175,7 +187,7 @@ async def test_run_answers_then_stops_cleanly_on_sigterm(
 
 def test_demo_lets_a_person_register(tmp_path: Path) -> None:
     script = "1\nkhanh hoa\nninh son\n3\n3\nnong nghiep\n1\n6\n/profile\n/quit\n"
-    result = run("demo", input=script, cwd=tmp_path)
+    result = run_process("demo", input=script, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout
     assert "Anh/chị có đồng ý không?" in out
@@ -184,3 +196,80 @@ def test_demo_lets_a_person_register(tmp_path: Path) -> None:
     assert "Đăng ký xong!" in out
     assert "HTX Nông nghiệp Mỹ Sơn" in out
     assert "Demo finished." in out
+
+
+def test_broadcast_commands(database_url: str, tmp_path: Path) -> None:
+    from sqlalchemy.orm import Session
+
+    from db.engine import create_db_engine
+    from tests.factories import add_subscribers, commune_id
+
+    engine = create_db_engine(database_url)
+    with Session(engine) as session, session.begin():
+        add_subscribers(
+            session, range(1, 6), area_id=commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+        )
+        add_subscribers(
+            session, range(6, 8), area_id=commune_id(session, "Phường Ba Đình", "Thành phố Hà Nội")
+        )
+    engine.dispose()
+    env = {"DATABASE_URL": database_url}
+
+    made = run(
+        "broadcast",
+        "create",
+        "--text",
+        "Chào {{ subscriber.name }}",
+        "--province",
+        "khanh hoa",
+        "--at",
+        "2099-01-01 07:30",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert made.returncode == 0, made.stderr
+    assert made.stdout.startswith("broadcast 1: 5 recipients, sending at 2099-01-01 07:30")
+    commune = run(
+        "broadcast",
+        "create",
+        "--text",
+        "Tin xã",
+        "--commune",
+        "ba dinh, ha noi",
+        env=env,
+        cwd=tmp_path,
+    )
+    assert "broadcast 2: 2 recipients" in commune.stdout, commune.stderr
+    for args, message in [
+        (["--text", "x", "--at", "2020-01-01 07:00"], "is in the past"),
+        (["--text", "{{ subscriber.nam }}"], "template error"),
+        (["--text", "{% if %}"], "template error"),
+        (["--text", "x", "--role", "manager"], "no active subscriber matches"),
+        (["--text", "x", "--commune", "my son"], "names repeat across provinces"),
+        (["--text", "x", "--at", "mai 7h"], "is not a time like"),
+        ([], "exactly one of --text or --file"),
+    ]:
+        bad = run("broadcast", "create", *args, env=env, cwd=tmp_path)
+        assert bad.returncode == 2 and message in bad.stderr, (args, bad.stderr)
+        assert "Traceback" not in bad.stderr
+
+    listed = run("broadcast", "list", env=env, cwd=tmp_path)
+    assert "1\tscheduled\t2099-01-01 07:30" in listed.stdout
+    assert run("broadcast", "pause", "1", env=env, cwd=tmp_path).stdout.strip() == (
+        "broadcast 1 is now paused"
+    )
+    again = run("broadcast", "pause", "1", env=env, cwd=tmp_path)
+    assert again.returncode == 2 and "cannot pause" in again.stderr
+    assert "now scheduled" in run("broadcast", "resume", "1", env=env, cwd=tmp_path).stdout
+    assert "now cancelled" in run("broadcast", "cancel", "1", env=env, cwd=tmp_path).stdout
+    shown = run("broadcast", "show", "2", env=env, cwd=tmp_path)
+    assert "broadcast 2 (policy) scheduled" in shown.stdout
+    missing = run("broadcast", "show", "99", env=env, cwd=tmp_path)
+    assert missing.returncode == 2 and "no broadcast has the id 99" in missing.stderr
+
+
+def test_progress_bar_reads_well() -> None:
+    from bot.cli.broadcast import bar
+
+    line = bar(50, 200, 25.0, "sending", width=10)
+    assert line.startswith("[##........]  25% 50/200 · 25.0/s · 0:06 left · sending")

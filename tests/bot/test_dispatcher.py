@@ -111,8 +111,14 @@ async def rig(sessions: sessionmaker[Session]) -> AsyncIterator[Rig]:
     async with FakeTelegram(rate_limit=30, per_chat_limit=1, clock=clock.monotonic) as telegram:
         sender = TelegramSender(telegram.token, telegram.base_url, timeout=0.5)
         policy = DispatchPolicy(idle_seconds=0.01)
-        dispatcher = Dispatcher(sessions, sender, ChannelLimiter(30), clock=clock, policy=policy,
-                                monotonic=clock.monotonic)
+        dispatcher = Dispatcher(
+            sessions,
+            sender,
+            ChannelLimiter(30),
+            clock=clock,
+            policy=policy,
+            monotonic=clock.monotonic,
+        )
         yield Rig(telegram, sessions, clock, dispatcher, sender)
         await sender.close()
 
