@@ -32,15 +32,15 @@ class TokenBucket:
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
         self.updated = now
 
-    def delay(self, now: float) -> float:
-        """Take a token and return 0, or return how long to wait before asking again."""
+    def delay(self, now: float, tokens: int = 1) -> float:
+        """Take `tokens` and return 0, or return how long to wait before asking again."""
         self._refill(now)
         if now < self.paused_until:
             return self.paused_until - now
-        if self.tokens >= 1:
-            self.tokens -= 1
+        if self.tokens >= tokens:
+            self.tokens -= tokens
             return 0.0
-        return (1 - self.tokens) / self.rate
+        return (tokens - self.tokens) / self.rate
 
     def force(self, now: float) -> None:
         """Take a token even if none is left (priority sends); bulk sends then wait longer."""
