@@ -6,12 +6,13 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.orm import Session
 
 from db.models import (
     Channel,
     Consent,
+    Delivery,
     Feedback,
     Subscriber,
     SubscriberStatus,
@@ -95,6 +96,10 @@ def forget_subscriber(session: Session, subscriber: Subscriber) -> None:
     # Explicit deletes keep this correct even where the database does not enforce cascades.
     for table in (SubscriberTopic, Consent, Feedback):
         session.execute(delete(table).where(table.subscriber_id == subscriber.id))
+    # Delivery history stays for the counts, no longer linked to the person.
+    session.execute(
+        update(Delivery).where(Delivery.subscriber_id == subscriber.id).values(subscriber_id=None)
+    )
     session.execute(delete(Subscriber).where(Subscriber.id == subscriber.id))
     session.expunge(subscriber)
 

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.conversation import profile, registration
+from bot.conversation import flow, places, profile, registration  # noqa: F401 (they register steps)
 from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
 from bot.conversation.turn import Turn
 from db.subscribers import get_subscriber
@@ -29,7 +29,6 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "help": lambda turn: [Reply(say.HELP)],
 }
 ANYTIME = {"prof": profile.on_profile}  # buttons valid whatever step the member is in
-CHOICES = {**registration.CHOICES, "forget": ("forget", profile.on_forget)}
 
 
 class MemberConversation:
@@ -68,8 +67,8 @@ class MemberConversation:
         state = member.conv_state if member is not None else "idle"
         if event.kind == EventKind.OTHER:
             return [Reply(say.ONLY_TEXT), *self._reprompt(turn, state)]
-        if state in registration.TEXT_STEPS:
-            return registration.TEXT_STEPS[state](turn)
+        if state in flow.TEXT_STEPS:
+            return flow.TEXT_STEPS[state](turn)
         if state != "idle" and member is not None:
             return self._reprompt(turn, state) or profile.feedback(turn)
         return profile.feedback(turn)
@@ -82,7 +81,7 @@ class MemberConversation:
             return self._stale(turn)
         if choice.action in ANYTIME and turn.subscriber is not None:
             return ANYTIME[choice.action](turn, choice)
-        step, handler = CHOICES.get(choice.action, ("", None))
+        step, handler = flow.CHOICES.get(choice.action, ("", None))
         if handler is None or turn.subscriber is None or turn.member.conv_state != step:
             return self._stale(turn)
         return handler(turn, choice)
@@ -94,7 +93,7 @@ class MemberConversation:
     def _reprompt(self, turn: Turn, state: str) -> list[Reply]:
         if state == "forget":
             return profile.ask_forget(turn)
-        prompt = registration.PROMPTS.get(state)
+        prompt = flow.PROMPTS.get(state)
         if prompt is None:
             return []
         if state == "consent":

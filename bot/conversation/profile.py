@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from bot.conversation.events import Choice, Reply
-from bot.conversation.registration import advance, is_registered, missing_steps, prompt_consent
+from bot.conversation.flow import CHOICES, PROMPTS, advance, is_registered, missing_steps
+from bot.conversation.registration import prompt_consent
 from bot.conversation.turn import Turn
 from db.cooperatives import by_public_code
 from db.models import Subscriber, SubscriberStatus, Topic
@@ -164,3 +165,7 @@ def feedback(turn: Turn) -> list[Reply]:
         return prompt_consent(turn)
     add_feedback(turn.session, member, turn.event.text[:FEEDBACK_LIMIT], turn.now)
     return [Reply(say.FEEDBACK_THANKS)]
+
+
+PROMPTS.update(profile=show_profile)
+CHOICES.update(forget=("forget", on_forget))

@@ -90,11 +90,14 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer(), "sqlite"), primary_key=True
     )
-    broadcast_id: Mapped[int] = mapped_column(
-        ForeignKey("broadcast.id", ondelete="CASCADE"), index=True
-    )
+    # No index of its own: the unique (broadcast_id, subscriber_id) index serves lookups by
+    # broadcast, and one index fewer makes a million-row snapshot markedly faster.
+    broadcast_id: Mapped[int] = mapped_column(ForeignKey("broadcast.id", ondelete="CASCADE"))
+    # Deliberately no foreign key: PostgreSQL would lock each subscriber row (FOR KEY SHARE)
+    # for every one of a million inserted deliveries. /forget empties it explicitly, and
+    # subscriber ids are never reused.
     subscriber_id: Mapped[int | None] = mapped_column(
-        ForeignKey("subscriber.id", ondelete="SET NULL"), comment="emptied if they /forget"
+        index=True, comment="emptied when the subscriber asks to be forgotten"
     )
     channel: Mapped[Channel]
     status: Mapped[DeliveryStatus] = mapped_column(default=DeliveryStatus.QUEUED)

@@ -63,7 +63,8 @@ class Subscriber(Base):
     """A person reachable on one channel; personal data, deleted whole on request."""
 
     __tablename__ = "subscriber"
-    __table_args__ = (UniqueConstraint("channel", "chat_id"),)
+    # AUTOINCREMENT on SQLite: a forgotten subscriber's id is never given to someone else.
+    __table_args__ = (UniqueConstraint("channel", "chat_id"), {"sqlite_autoincrement": True})
 
     id: Mapped[int] = mapped_column(primary_key=True)
     channel: Mapped[Channel]

@@ -248,3 +248,20 @@ async def test_in_doubt_deliveries_are_sent_after_the_lease(rig: Rig) -> None:
     assert rig.received("Thông báo lớp tập huấn VietGAP") == Counter({c: 1 for c in range(1, 6)})
     assert {d.error for d in rig.deliveries(broadcast_id).values()} == {IN_DOUBT}
     assert rig.status(broadcast_id) == BroadcastStatus.DONE
+
+
+async def test_shutdown_during_a_long_pause_hands_rows_back(rig: Rig) -> None:
+    rig.subscribers(range(1, 41))
+    rig.telegram.fail_chat(1, 429, "Too Many Requests: retry after 30", retry_after=30, times=1)
+    broadcast_id = rig.broadcast()
+    stopping = asyncio.Event()
+    running = asyncio.create_task(rig.dispatcher.run(stopping))
+    await rig.telegram.wait_for(lambda: rig.telegram.http_429 == 1)
+    await asyncio.sleep(0.1)  # the channel is now paused for 30 s
+    stopping.set()
+    await asyncio.wait_for(running, 3)  # shutdown does not sit out the pause
+    deliveries = rig.deliveries(broadcast_id)
+    statuses = Counter(d.status for d in deliveries.values())
+    assert DeliveryStatus.WIRED not in statuses  # handed back, not left in doubt
+    assert deliveries["1"].status == DeliveryStatus.QUEUED and deliveries["1"].attempts == 0
+    assert statuses[DeliveryStatus.QUEUED] >= 30  # the rest of the batch waits its turn

@@ -235,6 +235,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_subscriber")),
         sa.UniqueConstraint("channel", "chat_id", name=op.f("uq_subscriber_channel_chat_id")),
+        sqlite_autoincrement=True,
     )
     with op.batch_alter_table("subscriber", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_subscriber_area_id"), ["area_id"], unique=False)
