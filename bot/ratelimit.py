@@ -27,6 +27,11 @@ class TokenBucket:
         self.updated: float | None = None
         self.paused_until = 0.0
 
+    @property
+    def burst(self) -> float:
+        """Return how many tokens can be taken at once."""
+        return self.capacity
+
     def _refill(self, now: float) -> None:
         if self.updated is not None:
             self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
@@ -58,9 +63,9 @@ class ChannelLimiter:
     """The whole channel's bucket and the spacing of messages to one chat."""
 
     def __init__(self, rate: float, per_chat_interval: float = 1.0) -> None:
-        # A small burst: a full second's worth at once would meet the platform's own bucket
-        # at its edge and draw 429s from network jitter.
-        self.bucket = TokenBucket(rate, capacity=max(1.0, rate * 0.2))
+        # A quarter second's burst: a full second's worth at once would meet the platform's
+        # own bucket at its edge and draw 429s from network jitter.
+        self.bucket = TokenBucket(rate, capacity=max(1.0, rate * 0.25))
         self.per_chat_interval = per_chat_interval
         self.last_sent: dict[str, float] = {}
 

@@ -5,9 +5,9 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import cast
 
-from sqlalchemy import select, update
+from sqlalchemy import Table, bindparam, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from db.models import (
@@ -133,25 +133,62 @@ def _load(session: Session, ids: Sequence[int], now: datetime) -> list[Claimed]:
     return claimed
 
 
+_TABLE = cast(Table, Delivery.__table__)
+# Two Core statements run as executemany: cheaper per row than the ORM's bulk update.
+_SENT = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(
+        status=DeliveryStatus.SENT.value,
+        provider_message_id=bindparam("b_message"),
+        sent_at=bindparam("b_sent"),
+        updated_at=bindparam("b_now"),
+    )
+)  # a sent row keeps its last problem (or the in-doubt note) in `error`
+_OTHER = (
+    update(_TABLE)
+    .where(_TABLE.c.id == bindparam("b_id"))
+    .values(
+        status=bindparam("b_status"),
+        error=bindparam("b_error"),
+        next_attempt_at=func.coalesce(
+            bindparam("b_next", type_=_TABLE.c.next_attempt_at.type), _TABLE.c.next_attempt_at
+        ),
+        attempts=_TABLE.c.attempts - bindparam("b_refund"),
+        updated_at=bindparam("b_now"),
+    )
+)
+
+
 def record(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None:
-    """Write outcomes with one executemany UPDATE by primary key per shape of row."""
-    rows = []
-    for o in outcomes:
-        row: dict[str, Any] = {"id": o.delivery_id, "status": o.status, "updated_at": now}
-        if o.status == DeliveryStatus.SENT:  # keeps the last problem (or the in-doubt note)
-            row |= {"provider_message_id": o.provider_message_id, "sent_at": o.sent_at or now}
-        else:
-            row["error"] = o.error
-        if o.next_attempt_at is not None:
-            row["next_attempt_at"] = o.next_attempt_at
-        rows.append(row)
-    for group in _by_keys(rows).values():
-        session.execute(update(Delivery), group)
-    refunds = [o.delivery_id for o in outcomes if o.refund_attempt]
-    if refunds:
-        session.execute(
-            update(Delivery).where(Delivery.id.in_(refunds)).values(attempts=Delivery.attempts - 1)
-        )
+    """Write outcomes: one executemany for sent rows, one for the rest."""
+    sent = [
+        {
+            "b_id": o.delivery_id,
+            "b_message": o.provider_message_id,
+            "b_sent": o.sent_at or now,
+            "b_now": now,
+        }
+        for o in outcomes
+        if o.status == DeliveryStatus.SENT
+    ]
+    other = [
+        {
+            "b_id": o.delivery_id,
+            "b_status": o.status.value,
+            "b_error": o.error,
+            "b_next": o.next_attempt_at,
+            "b_refund": int(o.refund_attempt),
+            "b_now": now,
+        }
+        for o in outcomes
+        if o.status != DeliveryStatus.SENT
+    ]
+    connection = session.connection()
+    if sent:
+        connection.execute(_SENT, sent)
+    if other:
+        connection.execute(_OTHER, other)
     for status in (SubscriberStatus.BLOCKED, SubscriberStatus.INVALID):
         marked = [o.subscriber_id for o in outcomes if o.mark_subscriber == status]
         _mark_subscribers(session, [i for i in marked if i is not None], status)
@@ -162,13 +199,6 @@ def record(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None
                 .where(Subscriber.id == o.subscriber_id)
                 .values(chat_id=o.new_chat_id)
             )
-
-
-def _by_keys(rows: list[dict[str, Any]]) -> dict[tuple[str, ...], list[dict[str, Any]]]:
-    groups: dict[tuple[str, ...], list[dict[str, Any]]] = {}
-    for row in rows:
-        groups.setdefault(tuple(sorted(row)), []).append(row)
-    return groups
 
 
 def _mark_subscribers(session: Session, ids: list[int], status: SubscriberStatus) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -80,6 +81,16 @@ def _cooperative(session: Session, text: str) -> Cooperative:
     return found
 
 
+def check_length(sample: str, photo: str | None) -> None:
+    """Refuse a message longer than Telegram takes (counted without HTML tags)."""
+    limit, what = (1024, "a photo caption") if photo else (4096, "a message")
+    length = len(re.sub(r"<[^>]+>", "", sample))
+    if length > limit:
+        raise UsageProblem(
+            f"the text is {length} characters; Telegram takes at most {limit} for {what}"
+        )
+
+
 @broadcast.command("create")
 @click.option("--text", help="The message (Jinja2: {{ subscriber.name }} works).")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read it here.")
@@ -110,7 +121,7 @@ def create(
     if (text is None) == (path is None):
         raise UsageProblem("give the message with exactly one of --text or --file")
     body = text if text is not None else Path(path or "").read_text(encoding="utf-8")
-    compile_text(body)  # a template error shows now, not at send time
+    check_length(compile_text(body).render(), photo)  # mistakes show now, not at send time
     tz, now = settings().tz, utcnow()
     send_at = parse_local(at, tz, "--at") if at else now
     if send_at < now.replace(second=0, microsecond=0):

@@ -16,6 +16,7 @@ STATUS_LABELS = {
     SubscriberStatus.ACTIVE: "Đang nhận tin",
     SubscriberStatus.STOPPED: "Đã dừng nhận tin",
     SubscriberStatus.BLOCKED: "Không gửi được (đã chặn bot)",
+    SubscriberStatus.INVALID: "Không gửi được (không tìm thấy cuộc trò chuyện)",
 }
 FEEDBACK_LIMIT = 4000  # characters kept of one message; longer texts are cut, never dropped
 

@@ -265,3 +265,27 @@ async def test_shutdown_during_a_long_pause_hands_rows_back(rig: Rig) -> None:
     assert DeliveryStatus.WIRED not in statuses  # handed back, not left in doubt
     assert deliveries["1"].status == DeliveryStatus.QUEUED and deliveries["1"].attempts == 0
     assert statuses[DeliveryStatus.QUEUED] >= 30  # the rest of the batch waits its turn
+
+
+async def test_photo_with_caption_and_link_buttons(rig: Rig) -> None:
+    rig.subscribers([1])
+    broadcast_id = rig.broadcast(
+        "Sản phẩm OCOP 4 sao: <b>Mật ong Mỹ Sơn</b>",
+        photo="https://example.org/ocop/mat-ong.jpg",
+        buttons=[{"label": "Xem thêm", "url": "https://example.org/ocop"}],
+        kind="ocop",
+    )
+    await rig.drain()
+    sent = [c for c in rig.telegram.calls if c.method == "sendPhoto" and c.status == 200]
+    assert len(sent) == 1
+    assert sent[0].params["caption"] == "Sản phẩm OCOP 4 sao: <b>Mật ong Mỹ Sơn</b>"
+    assert sent[0].params["reply_markup"]["inline_keyboard"] == [
+        [{"text": "Xem thêm", "url": "https://example.org/ocop"}]
+    ]
+    assert "allow_paid_broadcast" not in sent[0].params  # free bots must not set it
+    assert rig.deliveries(broadcast_id)["1"].status == DeliveryStatus.SENT
+
+
+def test_paid_broadcast_sets_the_flag() -> None:
+    sender = TelegramSender("1:x", "http://127.0.0.1:9/bot", paid_broadcast=True)
+    assert sender.prepare("Tin", None, []).body["allow_paid_broadcast"] is True

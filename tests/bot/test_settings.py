@@ -51,3 +51,14 @@ def test_malformed_setting_is_named(
 def test_missing_token_says_what_to_do() -> None:
     with pytest.raises(SettingsError, match=r"TELEGRAM_BOT_TOKEN is not set.*@BotFather"):
         load_settings().require_token()
+
+
+def test_rate_above_30_needs_paid_broadcasts(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TELEGRAM_RATE_LIMIT", "1000")
+    with pytest.raises(SettingsError, match="needs TELEGRAM_PAID_BROADCAST=true"):
+        load_settings()
+    monkeypatch.setenv("TELEGRAM_PAID_BROADCAST", "true")
+    assert load_settings().telegram_rate_limit == 1000
+    monkeypatch.setenv("TELEGRAM_RATE_LIMIT", "5000")
+    with pytest.raises(SettingsError, match="TELEGRAM_RATE_LIMIT must be between"):
+        load_settings()

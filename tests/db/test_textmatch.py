@@ -44,3 +44,13 @@ def test_match_option_by_number_words_and_alias() -> None:
     assert match_option("Đồng ý", options) is options[0]
     assert match_option("KHONG DONG Y", options) is options[1]
     assert match_option("có lẽ", options) is None
+
+
+def test_every_status_role_and_topic_has_a_vietnamese_label() -> None:
+    from bot.conversation.profile import STATUS_LABELS
+    from db.models import Role, SubscriberStatus, Topic
+    from messages.member import ROLE_LABELS, TOPIC_LABELS
+
+    assert set(STATUS_LABELS) == set(SubscriberStatus)
+    assert set(ROLE_LABELS) == set(Role)
+    assert set(TOPIC_LABELS) == set(Topic)
