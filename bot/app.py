@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import signal
 import time
@@ -117,6 +118,10 @@ class OutreachApp:
         with self.sessions.begin() as session:
             seed_admins(session, self.settings.outreach_admins, self.clock())
         await self.telegram.start()
+        # Everything built so far lives as long as the process: keep the garbage collector
+        # from walking it again on every collection while messages flow.
+        gc.collect()
+        gc.freeze()
         if self.dispatching:
             self._stopping.clear()
             self._dispatch_task = asyncio.create_task(self.dispatcher.run(self._stopping))
