@@ -28,7 +28,7 @@ import httpx
 from sqlalchemy import insert, select
 
 from bot.channels.telegram_sender import TelegramSender
-from bot.dispatcher import Dispatcher
+from bot.dispatcher import Dispatcher, Route
 from bot.ratelimit import ChannelLimiter
 from db.audience import Audience
 from db.base import utcnow
@@ -154,7 +154,8 @@ async def run_ours(server: FakeServer, url: str, cap: int, n: int) -> Run:
     """Send the broadcast with our dispatcher until it is done."""
     sessions = session_factory(create_db_engine(url))
     sender = TelegramSender(TOKEN, server.base_url, paid_broadcast=cap > 30)
-    dispatcher = Dispatcher(sessions, sender, ChannelLimiter(cap), clock=utcnow)
+    route = Route(sender, ChannelLimiter(cap))
+    dispatcher = Dispatcher(sessions, {Channel.TELEGRAM: route}, clock=utcnow)
     gc.collect()
     gc.freeze()  # as OutreachApp.start does once the product is built
     start = cpu_seconds()

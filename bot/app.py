@@ -17,9 +17,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_sender import TelegramSender
+from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotClient, ZaloBotSender
 from bot.conversation.events import Inbound, Reply
 from bot.conversation.member import MemberConversation
-from bot.dispatcher import Dispatcher, DispatchPolicy
+from bot.dispatcher import Dispatcher, DispatchPolicy, Route
 from bot.ratelimit import ChannelLimiter, ConversationLimiter
 from bot.settings import Settings, SettingsError
 from db.base import utcnow
@@ -84,24 +85,40 @@ class OutreachApp:
         self.engine = create_db_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.conversation = MemberConversation(settings.tz)
-        token = settings.require_token()
-        # One limiter per channel, shared: member replies debit it first, bulk sends wait.
-        self.limiter = ChannelLimiter(settings.telegram_rate_limit)
-        self.telegram = TelegramChannel(
-            token,
-            settings.telegram_api_url,
-            self.handle_event,
-            ConversationLimiter(self.limiter, time.monotonic),
-        )
-        self.sender = TelegramSender(
-            token, settings.telegram_api_url, paid_broadcast=settings.telegram_paid_broadcast
-        )
-        self.dispatcher = Dispatcher(
-            self.sessions, self.sender, self.limiter, clock=clock, policy=policy
-        )
+        settings.require_channel()
+        routes: dict[Channel, Route] = {}
+        self.telegram: TelegramChannel | None = None
+        self.zalo_bot: ZaloBotChannel | None = None
+        if settings.telegram_bot_token:
+            self.telegram, routes[Channel.TELEGRAM] = self._telegram(settings.telegram_bot_token)
+        if settings.zalo_bot_token:
+            self.zalo_bot, routes[Channel.ZALO_BOT] = self._zalo_bot(settings.zalo_bot_token)
+        self.routes = routes
+        self.dispatcher = Dispatcher(self.sessions, routes, clock=clock, policy=policy)
         self.dispatching = dispatching
         self._stopping = asyncio.Event()
         self._dispatch_task: asyncio.Task[None] | None = None
+
+    def _telegram(self, token: str) -> tuple[TelegramChannel, Route]:
+        settings = self.settings
+        # One limiter per channel, shared: member replies debit it first, bulk sends wait.
+        limiter = ChannelLimiter(settings.telegram_rate_limit)
+        channel = TelegramChannel(
+            token,
+            settings.telegram_api_url,
+            self.handle_event,
+            ConversationLimiter(limiter, time.monotonic),
+        )
+        sender = TelegramSender(
+            token, settings.telegram_api_url, paid_broadcast=settings.telegram_paid_broadcast
+        )
+        return channel, Route(sender, limiter)
+
+    def _zalo_bot(self, token: str) -> tuple[ZaloBotChannel, Route]:
+        limiter = ChannelLimiter(self.settings.zalo_bot_rate_limit)
+        client = ZaloBotClient(token, self.settings.zalo_bot_api_url)
+        channel = ZaloBotChannel(client, self.handle_event, limiter=limiter)
+        return channel, Route(ZaloBotSender(client), limiter)
 
     def handle_now(self, event: Inbound) -> list[Reply]:
         """Handle one member event in its own transaction."""
@@ -112,12 +129,18 @@ class OutreachApp:
         """Handle one member event off the event loop (database calls block)."""
         return await asyncio.to_thread(self.handle_now, event)
 
+    @property
+    def channels(self) -> list[TelegramChannel | ZaloBotChannel]:
+        """Return the member-facing channels that are configured."""
+        return [c for c in (self.telegram, self.zalo_bot) if c is not None]
+
     async def start(self) -> None:
         """Check the database, seed the first admins and start the channels."""
         check_schema(self.engine)
         with self.sessions.begin() as session:
             seed_admins(session, self.settings.outreach_admins, self.clock())
-        await self.telegram.start()
+        for channel in self.channels:
+            await channel.start()
         # Everything built so far lives as long as the process: keep the garbage collector
         # from walking it again on every collection while messages flow.
         gc.collect()
@@ -133,8 +156,10 @@ class OutreachApp:
         if self._dispatch_task is not None:
             await self._dispatch_task  # finishes and records the batch in hand
             self._dispatch_task = None
-        await self.telegram.stop()
-        await self.sender.close()
+        for channel in self.channels:
+            await channel.stop()
+        for route in self.routes.values():
+            await route.sender.close()
         self.engine.dispose()
         log.info("bot stopped")
 

@@ -8,7 +8,7 @@ import logging
 import os
 import socket
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import FailureKind, Prepared, Sender, SendFailure
 from bot.ratelimit import ChannelLimiter
 from db import broadcasts, outbox
-from db.models import Broadcast, DeliveryStatus, SubscriberStatus
+from db.models import Broadcast, Channel, DeliveryStatus, SubscriberStatus
 from db.outbox import Claimed, Outcome
 from messages.render import Compiled, TemplateProblem, compile_text, subscriber_context
 
@@ -47,6 +47,14 @@ class DispatchPolicy:
         return min(self.backoff_max, self.backoff_base * (2 ** max(0, attempts - 1)))
 
 
+@dataclass(frozen=True)
+class Route:
+    """How one channel is sent to: its bulk sender and its rate limiter."""
+
+    sender: Sender
+    limiter: ChannelLimiter
+
+
 @dataclass
 class _Message:
     """A broadcast's content, compiled once and kept while it is sending."""
@@ -55,7 +63,7 @@ class _Message:
     photo: str | None
     buttons: list[dict[str, str]]
     expires_at: datetime | None
-    static: Prepared | None  # the whole request, when the text names no recipient
+    static: dict[Channel, Prepared]  # the whole request per channel, when no one is named
 
 
 def pid_alive(pid: int) -> bool:
@@ -75,14 +83,13 @@ class Dispatcher:
     def __init__(
         self,
         sessions: sessionmaker[Session],
-        sender: Sender,
-        limiter: ChannelLimiter,
+        routes: Mapping[Channel, Route],
         *,
         clock: Callable[[], datetime],
         policy: DispatchPolicy | None = None,
         monotonic: Callable[[], float] = time.monotonic,
     ) -> None:
-        self.sessions, self.sender, self.limiter = sessions, sender, limiter
+        self.sessions, self.routes = sessions, dict(routes)
         self.clock, self.monotonic = clock, monotonic
         self.policy = policy or DispatchPolicy()
         self.host = socket.gethostname()
@@ -90,13 +97,15 @@ class Dispatcher:
         self._recovered = False
         self._housekept = float("-inf")
         self._stopping = asyncio.Event()
+        self._flushed = 0.0
         self.skip_locked = sessions.kw["bind"].dialect.name == "postgresql"
         self._messages: dict[int, _Message] = {}
 
     @property
     def batch_size(self) -> int:
-        """Claim about `batch_seconds` of sending at the channel's rate."""
-        return max(1, min(500, int(self.limiter.bucket.rate * self.policy.batch_seconds)))
+        """Claim about `batch_seconds` of sending at all channels' rates together."""
+        rate = sum(route.limiter.bucket.rate for route in self.routes.values())
+        return max(1, min(500, int(rate * self.policy.batch_seconds)))
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Tick until told to stop; a failing tick is logged and retried, never fatal."""
@@ -163,9 +172,11 @@ class Dispatcher:
 
     def _compile(self, broadcast: Broadcast) -> _Message:
         compiled = compile_text(broadcast.text)
-        static = None
-        if not compiled.personal:
-            static = self.sender.prepare(compiled.render(), broadcast.photo, broadcast.buttons)
+        static: dict[Channel, Prepared] = {}
+        if not compiled.personal:  # one request per channel for everyone
+            text = compiled.render()
+            for channel, route in self.routes.items():
+                static[channel] = route.sender.prepare(text, broadcast.photo, broadcast.buttons)
         return _Message(compiled, broadcast.photo, broadcast.buttons, broadcast.expires_at, static)
 
     def _record(self, outcomes: list[Outcome]) -> None:
@@ -173,42 +184,61 @@ class Dispatcher:
             outbox.record(session, outcomes, self.clock())
 
     async def _send_all(self, claimed: list[Claimed]) -> None:
-        """Send a claimed batch at the bucket's pace, writing outcomes as they come in."""
-        slots = asyncio.Semaphore(self.policy.concurrency)
+        """Send a claimed batch, each channel at its own pace, writing outcomes as they come."""
         done: list[Outcome] = []
+        self._flushed = self.monotonic()
+        by_channel: dict[Channel, list[Claimed]] = {}
+        for item in claimed:
+            by_channel.setdefault(item.channel, []).append(item)
+        sending = []
+        for channel, items in by_channel.items():
+            route = self.routes.get(channel)
+            if route is None:  # e.g. Zalo members while no Zalo token is configured
+                reason = f"channel {channel} is not configured"
+                done += [Outcome(i.delivery_id, DeliveryStatus.FAILED, error=reason) for i in items]
+                continue
+            sending.append(self._send_channel(route, items, done))
+        await asyncio.gather(*sending)
+        if done:
+            await asyncio.to_thread(self._record, done)
+
+    async def _send_channel(
+        self, route: Route, claimed: list[Claimed], done: list[Outcome]
+    ) -> None:
+        """Send one channel's share of a batch at its bucket's pace."""
+        slots = asyncio.Semaphore(self.policy.concurrency)
         tasks: list[asyncio.Task[None]] = []
-        flushed, prepaid = self.monotonic(), 0
+        prepaid = 0
         # Tokens are taken a quarter second's worth at a time: at 30/s that is one wake-up
         # for seven messages instead of one each (each wake-up costs about 1 ms of CPU), and
         # still 30 a second on average, within Telegram's limit.
-        chunk = max(1, int(self.limiter.bucket.burst))
+        chunk = max(1, int(route.limiter.bucket.burst))
         for index, item in enumerate(claimed):
-            ready = self._hand_back(item) if self._stopping.is_set() else self._ready(item)
+            stopping = self._stopping.is_set()
+            ready = self._hand_back(item) if stopping else self._ready(route, item)
             if not isinstance(ready, Outcome) and not prepaid:
                 prepaid = min(chunk, len(claimed) - index)
-                if not await self._take(prepaid):
+                if not await self._take(route, prepaid):
                     ready, prepaid = self._hand_back(item), 0
             if isinstance(ready, Outcome):
                 done.append(ready)
                 continue
             prepaid -= 1
-            if self._record_due(done, flushed):
+            if self._record_due(done):
                 batch = done[:]  # taken before the await: send tasks append meanwhile
                 done.clear()
+                self._flushed = self.monotonic()
                 await asyncio.to_thread(self._record, batch)
-                flushed = self.monotonic()
             await slots.acquire()
-            self.limiter.sent(item.chat_id, self.monotonic())
-            tasks.append(asyncio.create_task(self._send_one(item, ready, slots, done)))
+            route.limiter.sent(item.chat_id, self.monotonic())
+            tasks.append(asyncio.create_task(self._send_one(route, item, ready, slots, done)))
         await asyncio.gather(*tasks)
-        if done:
-            await asyncio.to_thread(self._record, done)
 
-    def _record_due(self, done: list[Outcome], flushed: float) -> bool:
+    def _record_due(self, done: list[Outcome]) -> bool:
         """Tell whether enough outcomes, or enough time, have built up to write them."""
         if len(done) >= self.policy.record_every:
             return True
-        return bool(done) and self.monotonic() - flushed >= self.policy.record_seconds
+        return bool(done) and self.monotonic() - self._flushed >= self.policy.record_seconds
 
     def _hand_back(self, item: Claimed) -> Outcome:
         """Return a claimed delivery to the queue unsent, without spending an attempt."""
@@ -219,9 +249,9 @@ class Dispatcher:
             next_attempt_at=self.clock(),
         )
 
-    async def _take(self, tokens: int) -> bool:
+    async def _take(self, route: Route, tokens: int) -> bool:
         """Wait for the bucket to give `tokens`; False if the dispatcher is told to stop."""
-        while (wait := self.limiter.bucket.delay(self.monotonic(), tokens)) > 0:
+        while (wait := route.limiter.bucket.delay(self.monotonic(), tokens)) > 0:
             try:  # a long 429 pause must not hold up shutdown
                 await asyncio.wait_for(self._stopping.wait(), wait)
                 return False
@@ -229,7 +259,7 @@ class Dispatcher:
                 pass
         return True
 
-    def _ready(self, item: Claimed) -> Prepared | Outcome:
+    def _ready(self, route: Route, item: Claimed) -> Prepared | Outcome:
         """Return the request for this recipient, or the outcome that makes it unneeded."""
         message = self._messages.get(item.broadcast_id)
         now = self.clock()
@@ -239,7 +269,7 @@ class Dispatcher:
             return Outcome(
                 item.delivery_id, DeliveryStatus.EXPIRED, error="expired before it could be sent"
             )
-        wait = self.limiter.chat_wait(item.chat_id, self.monotonic())
+        wait = route.limiter.chat_wait(item.chat_id, self.monotonic())
         if wait > 0:  # this chat just got a message: come back later, no attempt spent
             return Outcome(
                 item.delivery_id,
@@ -247,22 +277,27 @@ class Dispatcher:
                 refund_attempt=True,
                 next_attempt_at=now + timedelta(seconds=wait),
             )
-        if message.static is not None:
-            return message.static
+        if item.channel in message.static:
+            return message.static[item.channel]
         context = subscriber_context(item.name, item.commune, item.province, item.cooperative)
         try:
             text = message.compiled.render(context)
         except TemplateProblem as exc:
             return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=str(exc)[:300])
-        return self.sender.prepare(text, message.photo, message.buttons)
+        return route.sender.prepare(text, message.photo, message.buttons)
 
     async def _send_one(
-        self, item: Claimed, prepared: Prepared, slots: asyncio.Semaphore, done: list[Outcome]
+        self,
+        route: Route,
+        item: Claimed,
+        prepared: Prepared,
+        slots: asyncio.Semaphore,
+        done: list[Outcome],
     ) -> None:
         try:
-            message_id = await self.sender.send(item.chat_id, prepared)
+            message_id = await route.sender.send(item.chat_id, prepared)
         except SendFailure as failure:
-            done.append(self._failed(item, failure))
+            done.append(self._failed(route, item, failure))
             return
         finally:
             slots.release()
@@ -274,13 +309,15 @@ class Dispatcher:
         )
         done.append(sent)
 
-    def _failed(self, item: Claimed, failure: SendFailure) -> Outcome:
+    def _failed(self, route: Route, item: Claimed, failure: SendFailure) -> Outcome:
         now = self.clock()
         reason = failure.reason[:300]
         match failure.kind:
             case FailureKind.RETRY_AFTER:
-                self.limiter.bucket.pause(self.monotonic(), failure.retry_after)
-                log.warning("telegram asked to wait %ss; the channel pauses", failure.retry_after)
+                route.limiter.bucket.pause(self.monotonic(), failure.retry_after)
+                log.warning(
+                    "%s asked to wait %ss; the channel pauses", item.channel, failure.retry_after
+                )
                 later = now + timedelta(seconds=failure.retry_after)
                 return Outcome(
                     item.delivery_id,

@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     outreach_admins: Annotated[tuple[int, ...], NoDecode] = ()
     telegram_rate_limit: float = 30.0
     telegram_paid_broadcast: bool = False
+    zalo_bot_token: str | None = Field(default=None, repr=False)
+    zalo_bot_api_url: str = "https://bot-api.zaloplatforms.com/bot"
+    zalo_bot_rate_limit: float = 20.0
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -41,7 +44,16 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a bot token from @BotFather (digits:letters)")
         return value.strip()
 
-    @field_validator("telegram_api_url")
+    @field_validator("zalo_bot_token")
+    @classmethod
+    def _zalo_token(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not TOKEN_RE.match(value.strip()):
+            raise ValueError("does not look like a Zalo Bot token (digits:letters)")
+        return value.strip()
+
+    @field_validator("telegram_api_url", "zalo_bot_api_url")
     @classmethod
     def _api_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
@@ -96,6 +108,15 @@ class Settings(BaseSettings):
     def tz(self) -> ZoneInfo:
         """Return the local time zone used to show and plan times."""
         return ZoneInfo(self.outreach_timezone)
+
+    def require_channel(self) -> None:
+        """Fail with a clear line unless at least one member channel is configured."""
+        if not (self.telegram_bot_token or self.zalo_bot_token):
+            raise SettingsError(
+                "no channel is configured: set TELEGRAM_BOT_TOKEN (from @BotFather) or "
+                "ZALO_BOT_TOKEN (from bot.zaloplatforms.com), in the environment or in .env "
+                "(or try `outreach demo`, which needs none)"
+            )
 
     def require_token(self) -> str:
         """Return the bot token, or fail with a line saying how to get one."""

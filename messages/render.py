@@ -66,3 +66,12 @@ def subscriber_context(
         "province": province or "",
         "cooperative": cooperative or "",
     }
+
+
+def numbered_choices(text: str, labels: list[str]) -> str:
+    """Write choices as a numbered list under the text, for channels without buttons."""
+    if not labels:
+        return text
+    lines = "\n".join(f"{number}. {label}" for number, label in enumerate(labels, 1))
+    hint = f"Gõ số từ 1 đến {len(labels)}, hoặc gõ tên để chọn."
+    return f"{text}\n\n{lines}\n\n{hint}"

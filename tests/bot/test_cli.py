@@ -43,13 +43,11 @@ def test_help_lists_commands() -> None:
         assert command in result.stdout
 
 
-def test_run_without_token_is_one_clear_line(tmp_path: Path) -> None:
+def test_run_without_any_channel_is_one_clear_line(tmp_path: Path) -> None:
     result = run("run", cwd=tmp_path)
     assert result.returncode == 2
-    assert (
-        result.stderr.strip().splitlines() == [result.stderr.strip()]
-        and "TELEGRAM_BOT_TOKEN is not set" in result.stderr
-    )
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and "no channel is configured: set TELEGRAM_BOT_TOKEN" in lines[0]
     assert "Traceback" not in result.stderr
 
 

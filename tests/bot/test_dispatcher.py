@@ -12,7 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.telegram_sender import TelegramSender
-from bot.dispatcher import Dispatcher, DispatchPolicy
+from bot.dispatcher import Dispatcher, DispatchPolicy, Route
 from bot.ratelimit import ChannelLimiter
 from bot.simulator import FakeTelegram
 from db.audience import Audience
@@ -20,6 +20,7 @@ from db.broadcasts import create_broadcast, move
 from db.models import (
     Broadcast,
     BroadcastStatus,
+    Channel,
     Delivery,
     DeliveryStatus,
     Subscriber,
@@ -43,8 +44,7 @@ class Rig:
         """A second dispatcher on the same database, as after a restart."""
         return Dispatcher(
             self.sessions,
-            self.sender,
-            ChannelLimiter(30),
+            {Channel.TELEGRAM: Route(self.sender, ChannelLimiter(30))},
             clock=self.clock,
             policy=self.dispatcher.policy,
         )
@@ -113,8 +113,7 @@ async def rig(sessions: sessionmaker[Session]) -> AsyncIterator[Rig]:
         policy = DispatchPolicy(idle_seconds=0.01)
         dispatcher = Dispatcher(
             sessions,
-            sender,
-            ChannelLimiter(30),
+            {Channel.TELEGRAM: Route(sender, ChannelLimiter(30))},
             clock=clock,
             policy=policy,
             monotonic=clock.monotonic,

@@ -1,0 +1,229 @@
+"""Adapt the Zalo Bot Platform: long-poll updates into neutral events, send plain text.
+
+The platform's API is shaped like Telegram's but smaller (getMe, getUpdates, sendMessage,
+sendPhoto, sendChatAction, setWebhook) and has no buttons. We talk to it with a thin aiohttp
+client rather than `python-zalo-bot`: that package is a renamed copy of python-telegram-bot
+(a second copy of PTB's code to keep in step), while the four calls we need are a few lines.
+Choices are shown as a numbered list; the conversation already accepts the number or words.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import html
+import json
+import logging
+import re
+import time
+import unicodedata
+from collections import OrderedDict
+from collections.abc import Awaitable, Callable
+from dataclasses import replace
+from typing import Any
+
+import aiohttp
+
+from bot.channels.base import FailureKind, Prepared, SendFailure
+from bot.conversation.events import EventKind, Inbound, Reply
+from bot.ratelimit import ChannelLimiter
+from db.models import Channel
+from messages.render import numbered_choices
+
+log = logging.getLogger(__name__)
+
+DEFAULT_API_URL = "https://bot-api.zaloplatforms.com/bot"
+MAX_TEXT = 2000
+Handler = Callable[[Inbound], Awaitable[list[Reply]]]
+
+
+def fit(text: str) -> str:
+    """Normalise to NFC (Zalo counts composed characters) and cut to the platform's limit."""
+    text = unicodedata.normalize("NFC", text)
+    return text if len(text) <= MAX_TEXT else text[: MAX_TEXT - 1] + "…"
+
+
+class ZaloBotClient:
+    """The few Zalo Bot API calls we need, over one pooled aiohttp session."""
+
+    def __init__(self, token: str, api_url: str, *, connections: int = 32) -> None:
+        self.base = f"{api_url}{token}/"
+        self.connections = connections
+        self._session: aiohttp.ClientSession | None = None
+
+    def _client(self) -> aiohttp.ClientSession:
+        if self._session is None or self._session.closed:  # made inside the running loop
+            connector = aiohttp.TCPConnector(limit=self.connections)
+            timeout = aiohttp.ClientTimeout(total=45, connect=5)
+            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
+        return self._session
+
+    async def call(self, method: str, body: dict[str, Any], timeout: float = 15) -> Any:
+        """Call a method and return its result, or raise SendFailure classified."""
+        try:
+            async with self._client().post(
+                self.base + method,
+                data=json.dumps(body, ensure_ascii=False).encode(),
+                headers={"content-type": "application/json"},
+                timeout=aiohttp.ClientTimeout(total=timeout, connect=5),
+            ) as response:
+                status, content = response.status, await response.read()
+        except TimeoutError as exc:
+            raise SendFailure(FailureKind.TRANSIENT, "timed out waiting for Zalo") from exc
+        except aiohttp.ClientError as exc:
+            raise SendFailure(FailureKind.TRANSIENT, f"network error: {exc}") from exc
+        return classify(status, content)
+
+    async def close(self) -> None:
+        """Close the connection pool."""
+        if self._session is not None:
+            await self._session.close()
+
+
+def classify(status: int, content: bytes) -> Any:
+    """Return a success's result, or raise the SendFailure a Zalo answer means."""
+    try:
+        answer = json.loads(content)
+    except ValueError:
+        raise SendFailure(FailureKind.TRANSIENT, f"HTTP {status} without JSON") from None
+    if answer.get("ok"):
+        return answer.get("result")
+    code = int(answer.get("error_code") or status)
+    description = str(answer.get("description", f"HTTP {status}"))
+    if code == 429:
+        raise SendFailure(FailureKind.RETRY_AFTER, description, retry_after=1.0)
+    if code == 403:
+        raise SendFailure(FailureKind.BLOCKED, description)
+    if code == 400 and "not found" in description.lower():
+        raise SendFailure(FailureKind.INVALID_CHAT, description)
+    if code >= 500 or code == 408:
+        raise SendFailure(FailureKind.TRANSIENT, description)
+    raise SendFailure(FailureKind.REJECTED, description)
+
+
+def to_inbound(update: dict[str, Any]) -> Inbound | None:
+    """Turn a Zalo Bot update into a neutral event, or None for what needs no answer."""
+    message = update.get("message") or {}
+    chat = message.get("chat") or {}
+    sender = message.get("from") or {}
+    if chat.get("chat_type", "PRIVATE") != "PRIVATE" or sender.get("is_bot") or not chat.get("id"):
+        return None  # group chats are not member conversations
+    event = Inbound(
+        channel=Channel.ZALO_BOT,
+        chat_id=str(chat["id"]),
+        kind=EventKind.OTHER,
+        display_name=(sender.get("display_name") or sender.get("name") or None),
+        ref=f"zalo:{message.get('message_id')}",
+    )
+    text = message.get("text")
+    if update.get("event_name") != "message.text.received" or not isinstance(text, str):
+        return event
+    text = unicodedata.normalize("NFC", text)
+    if text.startswith("/"):
+        head, _, rest = text[1:].partition(" ")
+        return replace(event, kind=EventKind.COMMAND, command=head.lower(), text=rest.strip())
+    return replace(event, kind=EventKind.TEXT, text=text)
+
+
+def render(reply: Reply) -> str:
+    """Write a reply as Zalo shows it: text, then its choices as a numbered list."""
+    return fit(numbered_choices(reply.text, [o.label for o in reply.options]))
+
+
+class ZaloBotChannel:
+    """The conversation side: poll updates, answer each through the neutral conversation."""
+
+    def __init__(
+        self,
+        client: ZaloBotClient,
+        handle: Handler,
+        *,
+        limiter: ChannelLimiter | None = None,
+        poll_timeout: int = 30,
+    ) -> None:
+        self.client, self._handle, self.poll_timeout = client, handle, poll_timeout
+        self.limiter = limiter
+        self._seen: OrderedDict[str, None] = OrderedDict()  # message ids already answered
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Check the token and start polling."""
+        me = await self.client.call("getMe", {})
+        log.info("zalo bot %s connected", (me or {}).get("account_name", "?"))
+        self._task = asyncio.create_task(self._poll())
+
+    async def stop(self) -> None:
+        """Stop polling and close connections."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self.client.close()
+
+    async def _poll(self) -> None:
+        while True:
+            try:
+                update = await self.client.call(
+                    "getUpdates", {"timeout": str(self.poll_timeout)}, self.poll_timeout + 10
+                )
+            except SendFailure as failure:
+                if failure.kind != FailureKind.TRANSIENT or "timeout" not in str(failure).lower():
+                    log.warning("zalo getUpdates failed: %s; retrying in 2 s", failure)
+                    await asyncio.sleep(2)
+                continue
+            if update:
+                await self.process(update)
+
+    async def process(self, update: dict[str, Any]) -> None:
+        """Answer one update (from polling or a webhook); a replayed message is ignored."""
+        event = to_inbound(update)
+        if event is None or event.ref is None or event.ref in self._seen:
+            return
+        self._seen[event.ref] = None
+        while len(self._seen) > 10_000:
+            self._seen.popitem(last=False)
+        try:
+            replies = await self._handle(event)
+            for reply in replies:
+                if self.limiter is not None:  # replies go first; bulk sends make room
+                    now = time.monotonic()
+                    self.limiter.bucket.force(now)
+                    self.limiter.sent(event.chat_id, now)
+                await self.client.call(
+                    "sendMessage", {"chat_id": event.chat_id, "text": render(reply)}
+                )
+        except SendFailure as failure:
+            log.warning("zalo reply to a member failed: %s", failure)
+
+
+class ZaloBotSender:
+    """The bulk side for the dispatcher: plain text, links written out, 2,000 characters."""
+
+    channel = Channel.ZALO_BOT
+    max_text = MAX_TEXT
+
+    def __init__(self, client: ZaloBotClient) -> None:
+        self.client = client
+
+    def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
+        """Build sendMessage or sendPhoto; HTML tags dropped, link buttons written as lines."""
+        plain = strip_html(text)
+        if buttons:
+            plain += "\n\n" + "\n".join(f"{b['label']}: {b['url']}" for b in buttons)
+        if photo:
+            return Prepared("sendPhoto", {"photo": photo, "caption": fit(plain)})
+        return Prepared("sendMessage", {"text": fit(plain)})
+
+    async def send(self, chat_id: str, prepared: Prepared) -> str:
+        """Send to one member and return Zalo's message id."""
+        result = await self.client.call(prepared.method, {"chat_id": chat_id, **prepared.body})
+        return str((result or {}).get("message_id", ""))
+
+    async def close(self) -> None:
+        """Close the client's connections."""
+        await self.client.close()
+
+
+def strip_html(text: str) -> str:
+    """Turn the Telegram HTML our templates produce into plain text."""
+    return html.unescape(re.sub(r"<[^>]+>", "", text))

@@ -1,0 +1,186 @@
+"""Hold the fake Zalo bot's state: users, pending updates, sent messages, limits and faults.
+
+Nothing here does I/O; ``FakeZaloBot`` (``zalo_bot_api``) serves it over HTTP. The call log and
+the waiting helpers are the fake Telegram's own (a private ``TelegramDriver`` nobody talks to),
+so both fakes record calls, wake waiters and report timeouts alike.
+"""
+
+from __future__ import annotations
+
+import itertools
+import time
+from collections import deque
+from collections.abc import Callable
+from typing import Any
+
+from bot.simulator.telegram_driver import TelegramDriver
+from bot.simulator.telegram_errors import ApiError, bad_request
+from bot.simulator.telegram_limits import Faults, TokenBucket
+from bot.simulator.telegram_state import Call
+
+DEFAULT_DISPLAY_NAME = "Trần Thị Bình"
+
+
+def now_ms() -> int:
+    """Return the wall-clock time in milliseconds, as Zalo dates everything."""
+    return int(time.time() * 1000)
+
+
+class ZaloBotState:
+    """Users, the update queue, the bot's messages, the rate limit, faults and the call log."""
+
+    def __init__(self, token: str, *, rate_limit: float | None, clock: Callable[[], float]) -> None:
+        self.token = token
+        self.bot_id = token.split(":", 1)[0]
+        self.clock = clock
+        # Its own dummy token: TelegramState wants an integer bot id, Zalo's need not be one.
+        self._log = TelegramDriver(
+            "0:ZALO", bot_username="", rate_limit=None, per_chat_limit=None, clock=clock
+        )
+        self._stopping = False
+        self._names: dict[str, str] = {}  # users who wrote (or were added) and their names
+        self._updates: deque[dict] = deque()
+        self._sent: list[dict] = []
+        self._sent_to: dict[str, list[dict]] = {}
+        self._cursors: dict[str, int] = {}
+        self._ids = itertools.count(1)
+        self._faults = Faults()
+        self._bucket = TokenBucket(rate_limit, rate_limit, clock()) if rate_limit else None
+        self._hook: dict[str, Any] = {"url": "", "secret_token": None, "updated_at": now_ms()}
+
+    @property
+    def calls(self) -> list[Call]:
+        """Return every request the bot made, in order, with the status it got."""
+        return self._log.calls
+
+    @property
+    def http_429(self) -> int:
+        """Count the 429 answers, from the rate limit and from fail_chat alike."""
+        return self._log.http_429
+
+    def changed(self) -> None:
+        """Wake every waiter so it re-checks its condition."""
+        self._log._notify()  # the Telegram state has no public way to only wake its waiters
+
+    def new_id(self) -> str:
+        """Return a fresh message id, 20 hex digits like Zalo's."""
+        return f"{next(self._ids):020x}"
+
+    # --- acting as users -------------------------------------------------------------------
+    def add_chat(self, user_id: str) -> None:
+        """Make the user known, as if they had written to the bot, without an update."""
+        self._names.setdefault(user_id, DEFAULT_DISPLAY_NAME)
+
+    def send_text(
+        self, user_id: str, text: str, *, display_name: str = DEFAULT_DISPLAY_NAME
+    ) -> dict:
+        """Queue a message.text.received update from the user; return it."""
+        self._names[user_id] = display_name
+        return self._queue(user_id, "message.text.received", {"text": text})
+
+    def send_sticker(self, user_id: str) -> dict:
+        """Queue a message.sticker.received update from the user; return it."""
+        return self._queue(user_id, "message.sticker.received", {"sticker": self.new_id()})
+
+    def send_image(self, user_id: str, caption: str | None = None) -> dict:
+        """Queue a message.image.received update from the user; return it."""
+        content = {"photo_url": f"https://photo.zalo.example/{self.new_id()}.jpg"}
+        if caption is not None:
+            content["caption"] = caption
+        return self._queue(user_id, "message.image.received", content)
+
+    def send_unsupported(self, user_id: str) -> dict:
+        """Queue a message.unsupported.received update (a voice note, a file...); return it."""
+        return self._queue(user_id, "message.unsupported.received", {})
+
+    def _queue(self, user_id: str, event_name: str, content: dict) -> dict:
+        self.add_chat(user_id)
+        message = {
+            "message_id": self.new_id(),
+            "from": {"id": user_id, "display_name": self._names[user_id], "is_bot": False},
+            "chat": {"id": user_id, "chat_type": "PRIVATE"},
+            "date": now_ms(),
+            **content,
+        }
+        update = {"event_name": event_name, "message": message}
+        self._updates.append(update)
+        self.changed()
+        return update
+
+    def take_update(self) -> dict | None:
+        """Hand out the oldest pending update, once; Zalo has no offset to ask again."""
+        return self._updates.popleft() if self._updates else None
+
+    def forget_update(self, update: dict) -> None:
+        """Drop an update handed out by webhook, so getUpdates cannot hand it out again."""
+        if update in self._updates:
+            self._updates.remove(update)
+
+    # --- the bot's messages ----------------------------------------------------------------
+    def known_chat(self, chat_id: Any) -> str:
+        """Return the chat id if that user ever wrote to the bot, else answer as Zalo."""
+        if chat_id is None or chat_id == "":
+            raise bad_request("chat_id is required")
+        if not isinstance(chat_id, str):
+            raise bad_request("chat_id must be a string")
+        if chat_id not in self._names:
+            raise bad_request("user not found")
+        return chat_id
+
+    def store_sent(self, chat_id: str, content: dict) -> dict:
+        """Keep a message the bot sent; return the result Zalo answers with."""
+        message = {"message_id": self.new_id(), "chat_id": chat_id, **content, "date": now_ms()}
+        self._sent.append(message)
+        self._sent_to.setdefault(chat_id, []).append(message)
+        return {"message_id": message["message_id"], "date": message["date"]}
+
+    def messages(self, user_id: str | None = None) -> list[dict]:
+        """Return what the bot sent (to one user, or to all), oldest first."""
+        return list(self._sent if user_id is None else self._sent_to.get(user_id, ()))
+
+    async def next_message(self, user_id: str, timeout: float = 5.0) -> dict:
+        """Return the next message sent to the user not yet returned here; wait for it."""
+        sent = self._sent_to
+
+        def arrived() -> bool:
+            return len(sent.get(user_id, ())) > self._cursors.get(user_id, 0)
+
+        if not await self._log.wait_until(arrived, timeout):
+            raise TimeoutError(
+                f"no new message to user {user_id} within {timeout} s; {self._log.describe_calls()}"
+            )
+        index = self._cursors.get(user_id, 0)
+        self._cursors[user_id] = index + 1
+        return sent[user_id][index]
+
+    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+        """Wait until predicate() is true, re-checked after every change and recorded call."""
+        await self._log.wait_for(predicate, timeout)
+
+    def webhook(self) -> dict:
+        """Return the webhook as the bot set it: its url ("" when none) and secret_token."""
+        return {"url": self._hook["url"], "secret_token": self._hook["secret_token"]}
+
+    # --- limits and faults -----------------------------------------------------------------
+    def admit(self) -> None:
+        """Take a token from the bot's bucket, or answer 429 as Zalo does above its rate."""
+        if self._bucket is None:
+            return
+        if self._bucket.wait(self.clock()) > 0:
+            raise ApiError(429, "Too Many Requests")
+        self._bucket.tokens -= 1
+
+    # Faults only hashes the chat id; its int annotation is Telegram's, Zalo's ids are strings.
+    def fail_chat(
+        self, user_id: str, error_code: int, description: str, *, times: int | None = None
+    ) -> None:
+        """Answer sends to that user with this error (``times`` times, or forever)."""
+        self._faults.fail(user_id, ApiError(error_code, description), times)  # type: ignore[arg-type]
+
+    def hang_chat(self, user_id: str, seconds: float, *, times: int | None = None) -> None:
+        """Delay the answer to sends to that user; the send itself still takes effect."""
+        self._faults.hang(user_id, seconds, times)  # type: ignore[arg-type]
+
+    def clear_failures(self) -> None:
+        """Forget every fail_chat and hang_chat."""
+        self._faults.clear()

@@ -1,0 +1,166 @@
+"""Members on the Zalo Bot Platform: the same conversation as numbered lists, and broadcasts."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import OutreachApp
+from bot.channels.zalo_bot import render, to_inbound
+from bot.conversation.events import EventKind, Option, Reply
+from bot.simulator import FakeTelegram
+from bot.simulator.zalo_bot_api import FakeZaloBot
+from db.audience import Audience
+from db.base import utcnow
+from db.broadcasts import create_broadcast
+from db.models import Broadcast, BroadcastStatus, Channel, Subscriber, SubscriberStatus, Topic
+from tests.conftest import make_app
+from tests.factories import add_subscribers, commune_id
+
+
+class ZaloChat:
+    """One member's chat with the bot on Zalo: type, read."""
+
+    def __init__(self, zalo: FakeZaloBot, user_id: str) -> None:
+        self.zalo, self.user_id = zalo, user_id
+
+    async def say(self, text: str, expect: str) -> str:
+        """Type a message and read replies until one contains `expect`."""
+        self.zalo.send_text(self.user_id, text)
+        while True:
+            reply = (await self.zalo.next_message(self.user_id))["text"]
+            if expect in reply:
+                return reply
+
+
+@pytest.fixture
+async def zalo() -> AsyncIterator[FakeZaloBot]:
+    async with FakeZaloBot() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def both(
+    database_url: str, telegram: FakeTelegram, zalo: FakeZaloBot
+) -> AsyncIterator[OutreachApp]:
+    app = make_app(
+        database_url, telegram, zalo_bot_token=zalo.token, zalo_bot_api_url=zalo.base_url
+    )
+    await app.start()
+    yield app
+    await app.stop()
+
+
+async def test_registration_on_zalo_by_numbers_and_words(
+    both: OutreachApp, zalo: FakeZaloBot, sessions: sessionmaker[Session]
+) -> None:
+    chat = ZaloChat(zalo, "zl-1001")
+    consent = await chat.say("/start", "Anh/chị có đồng ý không?")
+    assert "1. ✅ Tôi đồng ý\n2. Không đồng ý" in consent
+    assert "Gõ số từ 1 đến 2, hoặc gõ tên để chọn." in consent
+    await chat.say("1", "tỉnh, thành phố nào")
+    await chat.say("khanh hoa", "xã, phường nào của Tỉnh Khánh Hòa")
+    roles = await chat.say("my son", "Anh/chị là ai?")
+    assert "3. Nông dân" in roles
+    await chat.say("nong dan", "hợp tác xã")  # the words, without accents, pick the option
+    topics = await chat.say("bo qua", "chủ đề nào")
+    assert "2. ✅ Sản phẩm OCOP" in topics
+    toggled = await chat.say("2", "chủ đề nào")  # no edits on Zalo: the list comes again
+    assert "2. ⬜ Sản phẩm OCOP" in toggled
+    await chat.say("6", "Đăng ký xong")
+    await chat.say("/stop", "Đã dừng")
+    with sessions() as session:
+        member = session.scalars(select(Subscriber).where(Subscriber.chat_id == "zl-1001")).one()
+    assert member.channel == Channel.ZALO_BOT and member.status == SubscriberStatus.STOPPED
+    assert member.topic_set == set(Topic) - {Topic.OCOP}
+    assert member.display_name == "Trần Thị Bình"
+
+
+async def test_broadcast_reaches_zalo_and_telegram_members(
+    both: OutreachApp,
+    zalo: FakeZaloBot,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions.begin() as session:
+        area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+        add_subscribers(session, [7001, 7002], area_id=area)
+        zalo_ids = add_subscribers(session, [8001, 8002, 8003], area_id=area)
+        session.execute(
+            Subscriber.__table__.update()
+            .where(Subscriber.id.in_(zalo_ids))
+            .values(channel=Channel.ZALO_BOT.value, chat_id=Subscriber.chat_id + "z")
+        )
+        for user in ("8001z", "8002z", "8003z"):
+            zalo.add_chat(user)
+        for chat in (7001, 7002):
+            telegram.add_chat(chat)
+        zalo.fail_chat("8003z", 403, "Forbidden: user has blocked the bot")
+        broadcast_id = create_broadcast(
+            session,
+            text="Chào {{ subscriber.name }}: lớp <b>VietGAP</b> ngày 15/12",
+            audience=Audience(),
+            send_at=utcnow(),
+            created_by="test",
+            now=utcnow(),
+        ).id
+    deadline = time.monotonic() + 15
+    while time.monotonic() < deadline:
+        with sessions() as session:
+            if session.get(Broadcast, broadcast_id).status == BroadcastStatus.DONE:
+                break
+        await asyncio.sleep(0.2)
+    zalo_texts = {m["chat_id"]: m["text"] for m in zalo.messages()}
+    assert zalo_texts["8001z"] == "Chào Thành viên 8001: lớp VietGAP ngày 15/12"  # no HTML
+    assert "8003z" not in zalo_texts
+    telegram_texts = [m["text"] for m in telegram.messages() if "VietGAP" in m["text"]]
+    assert len(telegram_texts) == 2
+    with sessions() as session:
+        blocked = session.scalars(select(Subscriber).where(Subscriber.chat_id == "8003z")).one()
+    assert blocked.status == SubscriberStatus.BLOCKED
+
+
+async def test_a_replayed_update_is_answered_once(both: OutreachApp, zalo: FakeZaloBot) -> None:
+    assert both.zalo_bot is not None
+    update = zalo.send_text("zl-2002", "/help")
+    await zalo.next_message("zl-2002")
+    await both.zalo_bot.process(update)  # the same message id again, e.g. a webhook retry
+    await asyncio.sleep(0.3)
+    assert len(zalo.messages("zl-2002")) == 1
+
+
+def test_rendering_and_parsing() -> None:
+    reply = Reply("Anh/chị là ai?", (Option("Nông dân", "role|farmer"), Option("Khác", "x|y")))
+    assert render(reply) == (
+        "Anh/chị là ai?\n\n1. Nông dân\n2. Khác\n\nGõ số từ 1 đến 2, hoặc gõ tên để chọn."
+    )
+    assert len(render(Reply("a" * 5000))) == 2000
+    decomposed = "Xa\u0303 My\u0303 So\u031bn"  # typed on a phone that sends combining marks
+    event = to_inbound(
+        {
+            "event_name": "message.text.received",
+            "message": {
+                "message_id": "m1",
+                "from": {"id": "u1", "display_name": "An"},
+                "chat": {"id": "u1", "chat_type": "PRIVATE"},
+                "date": 0,
+                "text": decomposed,
+            },
+        }
+    )
+    assert event is not None and event.text == "Xã Mỹ Sơn" and event.kind == EventKind.TEXT
+    group = {
+        "event_name": "message.text.received",
+        "message": {
+            "message_id": "m2",
+            "from": {"id": "u1"},
+            "chat": {"id": "g1", "chat_type": "GROUP"},
+            "text": "hi",
+        },
+    }
+    assert to_inbound(group) is None
