@@ -14,6 +14,7 @@ from sqlalchemy import select
 from bot.app import OutreachApp
 from bot.settings import load_settings
 from bot.simulator import FakeTelegram
+from bot.simulator.zalo_bot_api import FakeZaloBot
 from db.base import utcnow
 from db.cooperatives import create_cooperative
 from db.engine import create_db_engine, session_factory
@@ -30,6 +31,13 @@ Outreach bot demo: you are a member chatting with the bot on a simulated Telegra
 Type as a member would (with or without Vietnamese accents); when the bot shows
 buttons, type a button's number to press it. Try /start, /profile, /topics, /stop,
 /forget, /help. Type /quit or press Ctrl+D to leave.
+"""
+
+
+INTRO_ZALO = """\
+Outreach bot demo on a simulated Zalo Bot: Zalo has no buttons, so the bot writes its
+choices as a numbered list; answer with the number or the words, with or without accents.
+Try /start, /profile, /topics, /stop, /forget, /help. Type /quit or press Ctrl+D to leave.
 """
 
 
@@ -83,14 +91,11 @@ class Terminal:
 
     async def settle(self, calls_before: int) -> None:
         """Wait for the bot to answer, then until it has been quiet for a moment."""
-        try:
-            await self.telegram.wait_for(lambda: len(self.telegram.calls) > calls_before, 10)
-        except TimeoutError:
-            return
-        seen = -1
-        while seen != len(self.telegram.calls):
-            seen = len(self.telegram.calls)
-            await asyncio.sleep(0.3)
+        await settle(self.telegram, calls_before)
+
+    def calls(self) -> int:
+        """Count the requests the bot has made so far."""
+        return len(self.telegram.calls)
 
     def act(self, line: str) -> None:
         """Press a numbered button of the latest message that still has buttons, or type."""
@@ -109,33 +114,74 @@ class Terminal:
         return []
 
 
-async def run_demo(chat_id: int = 1001, keep: str | None = None) -> None:
+async def settle(fake: FakeTelegram | FakeZaloBot, calls_before: int) -> None:
+    """Wait for the bot to answer, then until it has been quiet for a moment."""
+    try:
+        await fake.wait_for(lambda: len(fake.calls) > calls_before, 10)
+    except TimeoutError:
+        return
+    seen = -1
+    while seen != len(fake.calls):
+        seen = len(fake.calls)
+        await asyncio.sleep(0.3)
+
+
+class ZaloTerminal:
+    """Print what the bot sends on Zalo: plain text, choices as numbered lines."""
+
+    def __init__(self, zalo: FakeZaloBot, user_id: str) -> None:
+        self.zalo, self.user_id, self.printed = zalo, user_id, 0
+
+    def show_new(self) -> None:
+        """Print the messages not yet shown."""
+        sent = self.zalo.messages(self.user_id)
+        for message in sent[self.printed :]:
+            print("\n🤖 Bot (Zalo):", flush=True)
+            for line in (message.get("text") or message.get("caption") or "").splitlines():
+                print(f"   {line}")
+        self.printed = len(sent)
+        sys.stdout.flush()
+
+    async def settle(self, calls_before: int) -> None:
+        """Wait for the bot to answer, then until it has been quiet for a moment."""
+        await settle(self.zalo, calls_before)
+
+    def calls(self) -> int:
+        """Count the requests the bot has made so far."""
+        return len(self.zalo.calls)
+
+    def act(self, line: str) -> None:
+        """Type the line: on Zalo a number is just text, which the conversation reads."""
+        self.zalo.send_text(self.user_id, line, display_name="Người dùng thử")
+
+
+async def run_demo(chat_id: int = 1001, keep: str | None = None, zalo: bool = False) -> None:
     """Run the bot against a simulated Telegram and chat with it from stdin."""
     logging.getLogger().setLevel(logging.WARNING)  # the conversation, not the logs, is the show
     folder = tempfile.TemporaryDirectory(prefix="outreach-demo-")
     path = Path(keep) if keep else Path(folder.name) / "demo.db"
     print("Preparing the demo database (all provinces and communes of Vietnam)...", flush=True)
     url = await asyncio.to_thread(prepare_database, path)
-    async with FakeTelegram() as telegram:
-        settings = load_settings(
-            telegram_bot_token=telegram.token,
-            telegram_api_url=telegram.base_url,
-            database_url=url,
-            outreach_admins="",
-        )
+    async with FakeTelegram() as telegram, FakeZaloBot() as zalo_bot:
+        if zalo:
+            channel = {"zalo_bot_token": zalo_bot.token, "zalo_bot_api_url": zalo_bot.base_url}
+            terminal: Terminal | ZaloTerminal = ZaloTerminal(zalo_bot, f"zalo-{chat_id}")
+        else:
+            channel = {"telegram_bot_token": telegram.token, "telegram_api_url": telegram.base_url}
+            terminal = Terminal(telegram, chat_id)
+        settings = load_settings(database_url=url, outreach_admins="", **channel)
         app = OutreachApp(settings)
         await app.start()
-        terminal = Terminal(telegram, chat_id)
-        print(INTRO, flush=True)
+        print(INTRO_ZALO if zalo else INTRO, flush=True)
         try:
-            await _chat(terminal, telegram)
+            await _chat(terminal)
         finally:
             await app.stop()
             folder.cleanup()
     print("Demo finished.")
 
 
-async def _chat(terminal: Terminal, telegram: FakeTelegram) -> None:
+async def _chat(terminal: Terminal | ZaloTerminal) -> None:
     first = True
     while True:
         if first:
@@ -154,7 +200,7 @@ async def _chat(terminal: Terminal, telegram: FakeTelegram) -> None:
                 continue
             if not sys.stdin.isatty():
                 print(line)  # echo piped input so a transcript reads like a conversation
-        calls = len(telegram.calls)
+        calls = terminal.calls()
         terminal.act(line)
         await terminal.settle(calls)
         terminal.show_new()

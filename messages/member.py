@@ -50,18 +50,20 @@ DECLINED = (
     "Anh/chị chưa đồng ý nên chúng tôi không lưu thông tin gì. "
     "Khi nào muốn nhận tin, gõ /start để đăng ký."
 )
-CONSENT_AGAIN = "Xin anh/chị bấm “Tôi đồng ý” hoặc “Không đồng ý” (hoặc gõ 1 hay 2)."
+CONSENT_AGAIN = "Xin anh/chị chọn “Tôi đồng ý” hoặc “Không đồng ý” (hoặc gõ 1 hay 2)."
 
 ASK_PROVINCE = "Anh/chị ở tỉnh, thành phố nào? Gõ tên, ví dụ: Khánh Hòa"
 ASK_ROLE = "Anh/chị là ai? Chọn một:"
 ASK_COOP = (
     "Anh/chị thuộc hợp tác xã hoặc tổ hợp tác nào? Gõ tên để tìm, ví dụ: Mỹ Sơn. "
-    "Nếu không thuộc HTX nào, bấm “Bỏ qua”."
+    "Nếu không thuộc HTX nào, chọn “Bỏ qua”."
 )
 SKIP = "Bỏ qua"
-ASK_TOPICS = "Anh/chị muốn nhận tin về chủ đề nào? Bấm để chọn hoặc bỏ chọn, xong thì bấm “Xong”."
+ASK_TOPICS = (
+    "Anh/chị muốn nhận tin về chủ đề nào? Chọn một chủ đề để bật hoặc tắt, xong thì chọn “Xong”."
+)
 DONE = "Xong"
-NEED_TOPIC = "Xin chọn ít nhất một chủ đề, rồi bấm “Xong”."
+NEED_TOPIC = "Xin chọn ít nhất một chủ đề, rồi chọn “Xong”."
 BACK_TO_PROVINCE = "Chọn lại tỉnh"
 TYPE_AGAIN_HINT = "Nếu không đúng, anh/chị gõ lại tên khác."
 
@@ -112,7 +114,7 @@ def unknown_command(command: str) -> str:
 
 def pick_a_number(typed: str, count: int) -> str:
     """Say that a typed number is not on the list and show the list again."""
-    return f"Không có lựa chọn số {typed}. Anh/chị gõ một số từ 1 đến {count}, hoặc bấm nút:"
+    return f"Không có lựa chọn số {typed}. Anh/chị chọn một trong các mục dưới đây:"
 
 
 def ask_commune(province: str, example: str) -> str:
@@ -132,7 +134,7 @@ def commune_not_found(text: str, province: str, example: str) -> str:
     """Say that no commune matched within the province."""
     return (
         f"Chưa tìm thấy xã “{text}” ở {province}. Anh/chị gõ lại tên xã, phường, "
-        f"ví dụ: {example}. Nếu chọn nhầm tỉnh, bấm “{BACK_TO_PROVINCE}”."
+        f"ví dụ: {example}. Nếu chọn nhầm tỉnh, chọn “{BACK_TO_PROVINCE}”."
     )
 
 
@@ -170,7 +172,7 @@ def chosen(label: str) -> str:
 
 def coop_not_found(text: str, province: str) -> str:
     """Say that no cooperative matched in the member's province."""
-    return f"Chưa tìm thấy HTX “{text}” ở {province}. Anh/chị gõ lại tên khác, hoặc bấm “{SKIP}”."
+    return f"Chưa tìm thấy HTX “{text}” ở {province}. Anh/chị gõ lại tên khác, hoặc chọn “{SKIP}”."
 
 
 def invited(coop: str, commune: str, province: str) -> str:
@@ -206,4 +208,4 @@ def date_vi(moment: datetime, tz: ZoneInfo) -> str:
 def profile(fields: list[tuple[str, str]]) -> str:
     """Lay out everything stored about a member, one line a field."""
     lines = "\n".join(f"• {name}: {value}" for name, value in fields)
-    return f"Thông tin chúng tôi đang lưu về anh/chị:\n{lines}\n\nBấm nút dưới đây để sửa."
+    return f"Thông tin chúng tôi đang lưu về anh/chị:\n{lines}\n\nChọn mục dưới đây để sửa."

@@ -73,5 +73,6 @@ def numbered_choices(text: str, labels: list[str]) -> str:
     if not labels:
         return text
     lines = "\n".join(f"{number}. {label}" for number, label in enumerate(labels, 1))
-    hint = f"Gõ số từ 1 đến {len(labels)}, hoặc gõ tên để chọn."
+    count = len(labels)
+    hint = "Gõ 1 để chọn." if count == 1 else f"Gõ số từ 1 đến {count}, hoặc gõ tên để chọn."
     return f"{text}\n\n{lines}\n\n{hint}"

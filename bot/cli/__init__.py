@@ -42,12 +42,13 @@ def run() -> None:
 @main.command()
 @click.option("--chat-id", default=1001, show_default=True, help="Your simulated Telegram id.")
 @click.option("--keep", type=click.Path(), help="Keep the demo database at this path.")
+@click.option("--zalo", is_flag=True, help="Chat as a member on Zalo (numbered lists).")
 @fail_cleanly
-def demo(chat_id: int, keep: str | None) -> None:
+def demo(chat_id: int, keep: str | None, zalo: bool) -> None:
     """Try the bot in this terminal: no token, no internet, a throwaway database."""
     from bot.demo import run_demo
 
-    asyncio.run(run_demo(chat_id=chat_id, keep=keep))
+    asyncio.run(run_demo(chat_id=chat_id, keep=keep, zalo=zalo))
 
 
 @main.group()

@@ -273,3 +273,12 @@ def test_progress_bar_reads_well() -> None:
 
     line = bar(50, 200, 25.0, "sending", width=10)
     assert line.startswith("[##........]  25% 50/200 · 25.0/s · 0:06 left · sending")
+
+
+def test_demo_on_zalo_shows_numbered_lists(tmp_path: Path) -> None:
+    script = "1\nkhanh hoa\nmy son\nnong dan\nbo qua\n6\n/quit\n"
+    result = run_process("demo", "--zalo", input=script, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert "1. ✅ Tôi đồng ý\n   2. Không đồng ý" in result.stdout
+    assert "Gõ số từ 1 đến 5, hoặc gõ tên để chọn." in result.stdout
+    assert "Đăng ký xong!" in result.stdout

@@ -261,7 +261,7 @@ async def test_stale_button_and_text_instead_of_button(
     chat = Chat(telegram, 512)
     await chat.say("/start", "Anh/chị có đồng ý không?")
     consent_message = chat.keyboard_message()
-    await chat.say("gì vậy", "bấm “Tôi đồng ý”")
+    await chat.say("gì vậy", "chọn “Tôi đồng ý”")
     await chat.say("đồng ý", "tỉnh, thành phố nào")
     agree_data = chat.buttons(consent_message)[0][1]
     telegram.press(512, agree_data, message_id=consent_message["message_id"])
