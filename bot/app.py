@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import secrets
 import signal
 import time
 from collections.abc import Callable
@@ -23,6 +24,7 @@ from bot.conversation.member import MemberConversation
 from bot.dispatcher import Dispatcher, DispatchPolicy, Route
 from bot.ratelimit import ChannelLimiter, ConversationLimiter
 from bot.settings import Settings, SettingsError
+from bot.web import ZALO_BOT_PATH, Webhooks, WebServer
 from db.base import utcnow
 from db.engine import create_db_engine, session_factory
 from db.migrate import alembic_config
@@ -94,6 +96,9 @@ class OutreachApp:
         if settings.zalo_bot_token:
             self.zalo_bot, routes[Channel.ZALO_BOT] = self._zalo_bot(settings.zalo_bot_token)
         self.routes = routes
+        # A fresh secret each start: Zalo is told it with setWebhook, so nobody configures it.
+        self.webhooks = Webhooks(self.zalo_bot, secrets.token_urlsafe(32))
+        self.web: WebServer | None = None
         self.dispatcher = Dispatcher(self.sessions, routes, clock=clock, policy=policy)
         self.dispatching = dispatching
         self._stopping = asyncio.Event()
@@ -129,6 +134,18 @@ class OutreachApp:
         """Handle one member event off the event loop (database calls block)."""
         return await asyncio.to_thread(self.handle_now, event)
 
+    async def _start_zalo_bot(self, channel: ZaloBotChannel) -> None:
+        """Take Zalo updates by webhook when a public URL is set, else by long polling."""
+        public = self.settings.outreach_public_url
+        if public is None:
+            await channel.start()
+            return
+        self.web = WebServer(
+            self.webhooks.app(), self.settings.outreach_web_host, self.settings.outreach_web_port
+        )
+        await self.web.start()
+        await channel.start(public + ZALO_BOT_PATH, self.webhooks.zalo_bot_secret)
+
     @property
     def channels(self) -> list[TelegramChannel | ZaloBotChannel]:
         """Return the member-facing channels that are configured."""
@@ -139,8 +156,10 @@ class OutreachApp:
         check_schema(self.engine)
         with self.sessions.begin() as session:
             seed_admins(session, self.settings.outreach_admins, self.clock())
-        for channel in self.channels:
-            await channel.start()
+        if self.telegram is not None:
+            await self.telegram.start()
+        if self.zalo_bot is not None:
+            await self._start_zalo_bot(self.zalo_bot)
         # Everything built so far lives as long as the process: keep the garbage collector
         # from walking it again on every collection while messages flow.
         gc.collect()
@@ -156,6 +175,9 @@ class OutreachApp:
         if self._dispatch_task is not None:
             await self._dispatch_task  # finishes and records the batch in hand
             self._dispatch_task = None
+        if self.web is not None:
+            await self.web.stop()
+            await self.webhooks.drain()
         for channel in self.channels:
             await channel.stop()
         for route in self.routes.values():

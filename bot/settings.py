@@ -34,6 +34,9 @@ class Settings(BaseSettings):
     zalo_bot_token: str | None = Field(default=None, repr=False)
     zalo_bot_api_url: str = "https://bot-api.zaloplatforms.com/bot"
     zalo_bot_rate_limit: float = 20.0
+    outreach_public_url: str | None = None
+    outreach_web_host: str = "127.0.0.1"
+    outreach_web_port: int = 8080
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -87,6 +90,15 @@ class Settings(BaseSettings):
         if not all(re.fullmatch(r"\d+", p) for p in parts):
             raise ValueError("must be comma-separated numeric Telegram user ids, e.g. 12345,67890")
         return tuple(int(p) for p in parts)
+
+    @field_validator("outreach_public_url")
+    @classmethod
+    def _public_url(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not re.match(r"^https://[^\s/]+", value.strip()):
+            raise ValueError("must be the https:// address where this server is reachable")
+        return value.strip().rstrip("/")
 
     @field_validator("telegram_rate_limit")
     @classmethod

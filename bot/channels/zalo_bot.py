@@ -146,10 +146,16 @@ class ZaloBotChannel:
         self._seen: OrderedDict[str, None] = OrderedDict()  # message ids already answered
         self._task: asyncio.Task[None] | None = None
 
-    async def start(self) -> None:
-        """Check the token and start polling."""
+    async def start(self, webhook_url: str | None = None, secret: str | None = None) -> None:
+        """Check the token, then register the webhook, or poll when there is no public URL."""
         me = await self.client.call("getMe", {})
         log.info("zalo bot %s connected", (me or {}).get("account_name", "?"))
+        if webhook_url:
+            await self.client.call("setWebhook", {"url": webhook_url, "secret_token": secret})
+            log.info("zalo bot updates come to %s", webhook_url)
+            return
+        # A webhook left from an earlier run would make getUpdates answer 409 Conflict.
+        await self.client.call("deleteWebhook", {})
         self._task = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:

@@ -164,3 +164,44 @@ def test_rendering_and_parsing() -> None:
         },
     }
     assert to_inbound(group) is None
+
+
+def free_port() -> int:
+    """Ask the system for a port nobody listens on."""
+    import socket
+
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+async def test_webhook_mode_verifies_answers_and_ignores_replays(
+    database_url: str, telegram: FakeTelegram, zalo: FakeZaloBot
+) -> None:
+    port = free_port()
+    app = make_app(
+        database_url,
+        telegram,
+        zalo_bot_token=zalo.token,
+        zalo_bot_api_url=zalo.base_url,
+        outreach_public_url=f"https://127.0.0.1:{port}",
+        outreach_web_port=port,
+    )
+    await app.start()
+    try:
+        hook = zalo.webhook()
+        assert hook["url"] == f"https://127.0.0.1:{port}/webhooks/zalo-bot"
+        assert len(hook["secret_token"]) >= 32
+        update = zalo.send_text("zl-3003", "/start")
+        assert await zalo.deliver_webhook(update, secret="forged-secret") == 403
+        await asyncio.sleep(0.3)
+        assert zalo.messages("zl-3003") == []  # a forged update is not acted on
+        assert await zalo.deliver_webhook(update) == 200
+        welcome = await zalo.next_message("zl-3003")
+        assert "Chào anh/chị" in welcome["text"]
+        await zalo.next_message("zl-3003")  # the consent notice
+        assert await zalo.deliver_webhook(update) == 200  # Zalo retries the same message
+        await asyncio.sleep(0.3)
+        assert len(zalo.messages("zl-3003")) == 2  # the replay was ignored
+    finally:
+        await app.stop()

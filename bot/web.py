@@ -1,0 +1,88 @@
+"""Serve the webhook endpoints: one ASGI app, answered at once, the work done after."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hmac
+import json
+import logging
+from collections.abc import Iterator
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from bot.channels.zalo_bot import ZaloBotChannel
+
+log = logging.getLogger(__name__)
+
+ZALO_BOT_PATH = "/webhooks/zalo-bot"
+
+
+class Webhooks:
+    """The webhook side of the channels, and the tasks still working on what came in."""
+
+    def __init__(self, zalo_bot: ZaloBotChannel | None, zalo_bot_secret: str) -> None:
+        self.zalo_bot, self.zalo_bot_secret = zalo_bot, zalo_bot_secret
+        self._working: set[asyncio.Task[None]] = set()
+
+    def app(self) -> Starlette:
+        """Build the ASGI app."""
+        return Starlette(routes=[Route(ZALO_BOT_PATH, self.zalo_bot_update, methods=["POST"])])
+
+    async def zalo_bot_update(self, request: Request) -> JSONResponse:
+        """Take one Zalo Bot update: check its secret, answer at once, handle it after."""
+        given = request.headers.get("x-bot-api-secret-token", "")
+        if self.zalo_bot is None or not hmac.compare_digest(given, self.zalo_bot_secret):
+            log.warning("zalo webhook refused: wrong or missing secret token")
+            return JSONResponse({"message": "Forbidden"}, status_code=403)
+        try:
+            body: Any = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"message": "Bad Request"}, status_code=400)
+        update = body.get("result", body) if isinstance(body, dict) else None
+        if not isinstance(update, dict):
+            return JSONResponse({"message": "Bad Request"}, status_code=400)
+        task = asyncio.create_task(self.zalo_bot.process(update))  # replays are ignored there
+        self._working.add(task)
+        task.add_done_callback(self._working.discard)
+        return JSONResponse({"message": "Success"})
+
+    async def drain(self) -> None:
+        """Let updates already taken in finish before shutting down."""
+        if self._working:
+            await asyncio.gather(*self._working, return_exceptions=True)
+
+
+class _Server(uvicorn.Server):
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield  # SIGINT and SIGTERM belong to the app, which stops us in order
+
+
+class WebServer:
+    """Uvicorn inside our event loop; the signals stay with the app."""
+
+    def __init__(self, app: Starlette, host: str, port: int) -> None:
+        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        self.server = _Server(config)
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Start serving and wait until the socket listens."""
+        self._task = asyncio.create_task(self.server.serve())
+        while not self.server.started:
+            if self._task.done():
+                self._task.result()  # raises why it could not start (port taken, ...)
+            await asyncio.sleep(0.02)
+
+    async def stop(self) -> None:
+        """Stop accepting requests and wait for the server to close."""
+        self.server.should_exit = True
+        if self._task is not None:
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
