@@ -103,10 +103,10 @@ def _load(session: Session, ids: Sequence[int], now: datetime) -> list[Claimed]:
             Subscriber.channel,
             Subscriber.chat_id,
             Subscriber.status,
-            Subscriber.display_name,
-            Area.name,
-            province.name,
-            Cooperative.name,
+            Subscriber.display_name.label("name"),
+            Area.name.label("commune"),
+            province.name.label("province"),
+            Cooperative.name.label("cooperative"),
         )
         .select_from(Delivery)
         .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
@@ -118,10 +118,23 @@ def _load(session: Session, ids: Sequence[int], now: datetime) -> list[Claimed]:
     ).all()
     claimed, gone = [], []
     for row in rows:
-        if row[2] is None or row[6] != SubscriberStatus.ACTIVE:  # gone since the snapshot
-            gone.append(row[0])
+        if row.subscriber_id is None or row.status != SubscriberStatus.ACTIVE:
+            gone.append(row.id)  # stopped, blocked or forgotten since the snapshot
             continue
-        claimed.append(Claimed(row[0], row[1], row[2], row[3], row[4], row[5], *row[7:]))
+        claimed.append(
+            Claimed(
+                row.id,
+                row.broadcast_id,
+                row.subscriber_id,
+                row.attempts,
+                row.channel,
+                row.chat_id,
+                row.name,
+                row.commune,
+                row.province,
+                row.cooperative,
+            )
+        )
     if gone:
         session.execute(
             update(Delivery)

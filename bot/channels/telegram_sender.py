@@ -2,15 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
-import aiohttp
-
 from bot.channels.base import FailureKind, Prepared, SendFailure
+from bot.channels.http import JsonClient
 from db.models import Channel
-
-JSON_HEADERS = {"content-type": "application/json"}
 
 
 class TelegramSender:
@@ -34,17 +30,9 @@ class TelegramSender:
         timeout: float = 15.0,
     ) -> None:
         self.paid_broadcast = paid_broadcast
-        self.base = f"{api_url}{token}/"
-        self.connections = connections
-        self.timeout = aiohttp.ClientTimeout(total=timeout, connect=5.0)
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        # Created on first use, inside the running event loop, as aiohttp requires.
-        if self._session is None or self._session.closed:
-            connector = aiohttp.TCPConnector(limit=self.connections, ttl_dns_cache=300)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=self.timeout)
-        return self._session
+        self.http = JsonClient(
+            f"{api_url}{token}/", "Telegram", connections=connections, timeout=timeout
+        )
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
         """Build sendMessage or sendPhoto with HTML text and link buttons."""
@@ -60,35 +48,22 @@ class TelegramSender:
             body["reply_markup"] = {"inline_keyboard": rows}
         if self.paid_broadcast:
             body["allow_paid_broadcast"] = True
-        return Prepared(self.base + method, body)
+        return Prepared(method, body)
 
     async def send(self, chat_id: str, prepared: Prepared) -> str:
         """Send to one chat; raise SendFailure classified from Telegram's answer."""
-        payload = json.dumps({"chat_id": int(chat_id), **prepared.body}, ensure_ascii=False)
-        try:
-            async with self._client().post(
-                prepared.method, data=payload.encode(), headers=JSON_HEADERS
-            ) as response:
-                content = await response.read()
-                status = response.status
-        except TimeoutError as exc:
-            raise SendFailure(FailureKind.TRANSIENT, "timed out waiting for Telegram") from exc
-        except aiohttp.ClientError as exc:
-            raise SendFailure(FailureKind.TRANSIENT, f"network error: {exc}") from exc
-        return classify(status, content)
+        status, answer = await self.http.post(
+            prepared.method, {"chat_id": int(chat_id), **prepared.body}
+        )
+        return classify(status, answer)
 
     async def close(self) -> None:
         """Close the connection pool."""
-        if self._session is not None:
-            await self._session.close()
+        await self.http.close()
 
 
-def classify(status: int, content: bytes) -> str:
+def classify(status: int, answer: dict[str, Any]) -> str:
     """Return the message id of a success, or raise the SendFailure an answer means."""
-    try:
-        answer = json.loads(content)
-    except ValueError:
-        raise SendFailure(FailureKind.TRANSIENT, f"HTTP {status} without JSON") from None
     if answer.get("ok"):
         return str(answer["result"]["message_id"])
     description = str(answer.get("description", f"HTTP {status}"))

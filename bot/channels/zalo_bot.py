@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import html
-import json
 import logging
 import re
 import time
@@ -22,9 +21,8 @@ from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-import aiohttp
-
 from bot.channels.base import FailureKind, Prepared, SendFailure
+from bot.channels.http import JsonClient
 from bot.conversation.events import EventKind, Inbound, Reply
 from bot.ratelimit import ChannelLimiter
 from db.models import Channel
@@ -44,48 +42,23 @@ def fit(text: str) -> str:
 
 
 class ZaloBotClient:
-    """The few Zalo Bot API calls we need, over one pooled aiohttp session."""
+    """The few Zalo Bot API calls we need, over one pooled connection session."""
 
     def __init__(self, token: str, api_url: str, *, connections: int = 32) -> None:
-        self.base = f"{api_url}{token}/"
-        self.connections = connections
-        self._session: aiohttp.ClientSession | None = None
-
-    def _client(self) -> aiohttp.ClientSession:
-        if self._session is None or self._session.closed:  # made inside the running loop
-            connector = aiohttp.TCPConnector(limit=self.connections)
-            timeout = aiohttp.ClientTimeout(total=45, connect=5)
-            self._session = aiohttp.ClientSession(connector=connector, timeout=timeout)
-        return self._session
+        self.http = JsonClient(f"{api_url}{token}/", "Zalo", connections=connections)
 
     async def call(self, method: str, body: dict[str, Any], timeout: float = 15) -> Any:
         """Call a method and return its result, or raise SendFailure classified."""
-        try:
-            async with self._client().post(
-                self.base + method,
-                data=json.dumps(body, ensure_ascii=False).encode(),
-                headers={"content-type": "application/json"},
-                timeout=aiohttp.ClientTimeout(total=timeout, connect=5),
-            ) as response:
-                status, content = response.status, await response.read()
-        except TimeoutError as exc:
-            raise SendFailure(FailureKind.TRANSIENT, "timed out waiting for Zalo") from exc
-        except aiohttp.ClientError as exc:
-            raise SendFailure(FailureKind.TRANSIENT, f"network error: {exc}") from exc
-        return classify(status, content)
+        status, answer = await self.http.post(method, body, timeout)
+        return classify(status, answer)
 
     async def close(self) -> None:
         """Close the connection pool."""
-        if self._session is not None:
-            await self._session.close()
+        await self.http.close()
 
 
-def classify(status: int, content: bytes) -> Any:
+def classify(status: int, answer: dict[str, Any]) -> Any:
     """Return a success's result, or raise the SendFailure a Zalo answer means."""
-    try:
-        answer = json.loads(content)
-    except ValueError:
-        raise SendFailure(FailureKind.TRANSIENT, f"HTTP {status} without JSON") from None
     if answer.get("ok"):
         return answer.get("result")
     code = int(answer.get("error_code") or status)

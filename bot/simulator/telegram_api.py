@@ -8,7 +8,8 @@ standalone for a benchmark in another process.
 
 ``FakeTelegram`` is assembled from layers over ``TelegramState`` (``telegram_state``): the
 test driver (``telegram_driver``), the Bot API methods (``telegram_methods``,
-``telegram_messages``) and the HTTP plumbing (``telegram_http``); the content rules live in
+``telegram_messages``) and the HTTP plumbing (``telegram_http``, ``embedded_server``); the call
+log is a ``CallLog`` (``call_log``), the content rules live in
 ``telegram_format`` and the flood limits and faults in ``telegram_limits``.
 """
 
@@ -19,25 +20,19 @@ import asyncio
 import json
 import logging
 import signal
-import socket
 import time
 from collections.abc import Callable
 from typing import Any
 
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.simulator.embedded_server import ServedFake
 from bot.simulator.telegram_driver import TelegramDriver
 from bot.simulator.telegram_errors import ApiError
-from bot.simulator.telegram_http import (
-    EmbeddedServer,
-    control_arguments,
-    decode_params,
-    json_response,
-)
+from bot.simulator.telegram_http import control_arguments, decode_params, json_response
 from bot.simulator.telegram_messages import MessageMethods
 from bot.simulator.telegram_methods import Described, GeneralMethods
 
@@ -49,7 +44,7 @@ SEND_METHODS = frozenset(
 )
 
 
-class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods):
+class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods, ServedFake):
     """A fake Telegram Bot API server for one bot token; see the module docstring."""
 
     def __init__(
@@ -70,9 +65,6 @@ class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods):
             clock=clock,
             any_chat=any_chat,
         )
-        self._server: EmbeddedServer | None = None
-        self._serve_task: asyncio.Task | None = None
-        self._address = ("127.0.0.1", 0)
         # Telegram method names are case-insensitive; calls are recorded under the usual name.
         self._methods = {name.lower(): (name, h) for name, h in self._bot_methods().items()}
         self.app = Starlette(
@@ -108,61 +100,13 @@ class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods):
             "deleteMessage": self._delete_message,
         }
 
-    # --- lifecycle -------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        """The URL prefix PTB takes as base_url; it appends the token and the method."""
-        host, port = self._address
-        return f"http://{host}:{port}/bot"
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        if self._server is not None:
-            raise RuntimeError("FakeTelegram is already started")
-        self.bind_loop()
-        self._closed = False
-        # Binding here makes a busy port raise OSError; uvicorn would call sys.exit instead.
-        # IPPROTO_TCP must be explicit: asyncio sets TCP_NODELAY only on such sockets, and
-        # without it every answer waits ~40 ms for a delayed ACK.
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        config = uvicorn.Config(
-            self.app,
-            host=host,
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        server = EmbeddedServer(config)
-        self._serve_task = task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            if task.done():
-                await task
-                raise RuntimeError("the fake Telegram server stopped while starting")
-            await asyncio.sleep(0.001)
-        self._server = server
-        self._address = server.servers[0].sockets[0].getsockname()[:2]
-
-    async def stop(self) -> None:
-        if self._server is None:
-            return
-        self._closed = True
-        self._notify()  # long polls and hung answers return now instead of holding shutdown
-        self._server.stop_event.set()
-        if self._serve_task is not None:
-            await self._serve_task
-        self._server = self._serve_task = None
-
-    async def __aenter__(self) -> FakeTelegram:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
+    # --- lifecycle (start, stop, base_url: ServedFake) -------------------------------------
+    def _set_stopping(self, stopping: bool) -> None:
+        """Tell the fake's waiters whether the server stops, and wake them."""
+        # Closed, the call log's waiters return at once: long polls and hung answers do not
+        # hold the shutdown.
+        self.call_log.closed = stopping
+        self.call_log.notify()
 
     # --- HTTP ------------------------------------------------------------------------------
     async def _answer_bot(self, request: Request) -> Response:
@@ -192,9 +136,9 @@ class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods):
         except Exception as error:  # a simulator bug: answer like Telegram's rare 500s, loudly
             _log.exception("fake Telegram failed on %s %s", method, params)
             status, body = 500, ApiError(500, f"Internal Server Error: {error!r}").body()
-        self.record(method, params, status)
+        self.call_log.record(method, params, status)
         if delay:  # the send took effect; only the answer is late, as on a slow network
-            await self.wait_until(lambda: self._closed, delay)
+            await self.call_log.wait_until(lambda: self.call_log.closed, delay)
         return json_response(body, status)
 
     async def _control(self, request: Request) -> Response:

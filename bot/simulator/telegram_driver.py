@@ -7,7 +7,6 @@ their condition after every change of the state, so a test never sleeps for a fi
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
 from typing import Any
 
 from bot.simulator.telegram_entities import bot_command_entities
@@ -136,45 +135,15 @@ class TelegramDriver(TelegramState):
     # --- waiting for the bot ---------------------------------------------------------------
     async def next_message(self, chat_id: int, timeout: float = 5.0) -> dict:
         """Return the next message sent to ``chat_id`` not yet returned here; wait for it."""
-        log = self._sent_log
-
-        def arrived() -> bool:
-            return len(log.get(chat_id, ())) > self._cursors.get(chat_id, 0)
-
-        if not await self.wait_until(arrived, timeout):
-            raise TimeoutError(
-                f"no new message to chat {chat_id} within {timeout} s; {self.describe_calls()}"
-            )
-        index = self._cursors.get(chat_id, 0)
-        self._cursors[chat_id] = index + 1
-        message_id, original = log[chat_id][index]
+        message_id, original = await self.call_log.next_sent(
+            self._sent_log, chat_id, timeout, f"chat {chat_id}"
+        )
         return self._messages.get((chat_id, message_id), original)
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until predicate() is true, re-checked after every recorded call."""
-        if not await self.wait_until(predicate, timeout):
-            raise TimeoutError(f"condition still false after {timeout} s; {self.describe_calls()}")
 
     async def wait_call(self, method: str, count: int = 1, timeout: float = 5.0) -> list[Call]:
         """Wait until ``count`` successful calls of ``method`` were recorded; return them all."""
-
-        def done() -> list[Call]:
-            return [c for c in self.calls if c.method == method and c.status == 200]
-
-        if not await self.wait_until(lambda: len(done()) >= count, timeout):
-            raise TimeoutError(
-                f"{len(done())} of {count} successful {method} calls after "
-                f"{timeout} s; {self.describe_calls()}"
-            )
-        return done()
+        return await self.call_log.wait_call(method, count, timeout)
 
     def describe_calls(self, last: int = 10) -> str:
-        if not self.calls:
-            return "the bot made no calls at all"
-        lines = [f"  {c.method} {_brief(c.params)} -> {c.status}" for c in self.calls[-last:]]
-        return f"last {len(lines)} of {len(self.calls)} calls:\n" + "\n".join(lines)
-
-
-def _brief(params: dict, width: int = 90) -> str:
-    text = ", ".join(f"{k}={v!r}" for k, v in params.items())
-    return text if len(text) <= width else text[: width - 3] + "..."
+        """Describe the last calls, for a timeout's message."""
+        return self.call_log.describe_calls(last)

@@ -1,24 +1,18 @@
-"""Speak HTTP for the fake Telegram: decode Bot API parameters, encode answers, run uvicorn.
+"""Speak HTTP for the fake Telegram: decode Bot API parameters and encode answers.
 
 Parameters arrive as Telegram accepts them (query string, form, multipart or JSON) and are
-typed the way the Bot API reads them; ``EmbeddedServer`` runs uvicorn inside the caller's
-event loop without taking over its signals.
+typed the way the Bot API reads them; ``embedded_server`` runs the app under uvicorn.
 """
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import email.policy
 import json
 import re
-import socket
-from collections.abc import Iterator
 from email.parser import BytesParser
 from typing import Any
 from urllib.parse import parse_qsl
 
-import uvicorn
 from starlette.requests import Request
 from starlette.responses import Response
 
@@ -76,13 +70,7 @@ async def decode_params(request: Request) -> dict[str, Any]:
     if body:
         content_type = request.headers.get("content-type", "")
         if content_type.startswith("application/json"):
-            try:
-                data = json.loads(body)
-            except ValueError:
-                raise bad_request("can't parse JSON object") from None
-            if not isinstance(data, dict):
-                raise bad_request("JSON object expected")
-            params.update(data)
+            params.update(json_object(body))
         elif content_type.startswith("multipart/form-data"):
             params.update(_parse_multipart(content_type, body))
         else:
@@ -100,6 +88,17 @@ async def decode_params(request: Request) -> dict[str, Any]:
         elif name in _BOOL_FIELDS:
             params[name] = value.lower() in ("true", "1")
     return params
+
+
+def json_object(body: bytes) -> dict[str, Any]:
+    """Parse a JSON body that must hold an object, or answer 400 as Telegram and Zalo do."""
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise bad_request("can't parse JSON object") from None
+    if not isinstance(data, dict):
+        raise bad_request("JSON object expected")
+    return data
 
 
 def _parse_multipart(content_type: str, body: bytes) -> dict[str, Any]:
@@ -138,35 +137,3 @@ async def control_arguments(request: Request) -> Any:
 def json_response(body: Any, status: int) -> Response:
     content = json.dumps(body, ensure_ascii=False, separators=(",", ":"))
     return Response(content, status, media_type="application/json")
-
-
-class EmbeddedServer(uvicorn.Server):
-    """Run uvicorn in the caller's loop: leave signals to the host, stop without polling."""
-
-    def __init__(self, config: uvicorn.Config) -> None:
-        super().__init__(config)
-        self.stop_event = asyncio.Event()
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Iterator[None]:
-        yield  # the host program (pytest, the demo, main()) owns SIGINT and SIGTERM
-
-    async def main_loop(self) -> None:
-        await self.on_tick(0)  # sets the default headers once
-        await self.stop_event.wait()  # uvicorn would otherwise poll should_exit every 0.1 s
-
-    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
-        # uvicorn's own shutdown sleeps 0.1 s at least; tests stop one server per test.
-        for server in self.servers:
-            server.close()
-        for connection in list(self.server_state.connections):
-            connection.shutdown()  # closes idle keep-alive connections, ends busy ones after
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + (self.config.timeout_graceful_shutdown or 2)
-        state = self.server_state
-        while (state.connections or state.tasks) and loop.time() < deadline:
-            await asyncio.sleep(0.002)
-        for task in state.tasks:
-            task.cancel()
-        for server in self.servers:
-            await server.wait_closed()

@@ -78,7 +78,7 @@ class GeneralMethods(TelegramState):
         timeout = _number(params.get("timeout"), 0)
         if self._updates or timeout <= 0:
             return self.peek_updates(limit)
-        await self.wait_until(
+        await self.call_log.wait_until(
             lambda: bool(self._updates) or generation != self._poll_generation, timeout
         )
         if generation != self._poll_generation:  # a newer poll took over, as on Telegram

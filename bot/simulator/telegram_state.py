@@ -7,32 +7,23 @@ drive a conversation through ``TelegramDriver`` (``telegram_driver``) on top of 
 
 from __future__ import annotations
 
-import asyncio
 import itertools
-import threading
 from collections import Counter, deque
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import Any
 
+from bot.simulator.call_log import Call, CallLog, LoggedCalls
 from bot.simulator.telegram_errors import ApiError, bad_request
 from bot.simulator.telegram_limits import Faults, SendLimits
 
 BOT_FIRST_NAME = "Bản tin HTX"
 DEFAULT_FIRST_NAME = "Nguyễn Văn An"
 
-
-@dataclass
-class Call:
-    """One request the bot made: decoded parameters, when, and the HTTP status answered."""
-
-    method: str
-    params: dict
-    at: float
-    status: int
+# Call lives in call_log now; it stays importable from here, where callers found it.
+__all__ = ["BOT_FIRST_NAME", "DEFAULT_FIRST_NAME", "Call", "TelegramState"]
 
 
-class TelegramState:
+class TelegramState(LoggedCalls):
     """Chats, the update queue, the bot's messages, rate limits, faults and the call log."""
 
     def __init__(
@@ -55,11 +46,7 @@ class TelegramState:
         self.rate_limit, self.per_chat_limit = rate_limit, per_chat_limit
         self.clock = clock
         self.any_chat = any_chat  # every integer chat id counts as a known private chat
-        self.calls: list[Call] = []
-        self._closed = False
-        self._changed = asyncio.Event()
-        self._loop: asyncio.AbstractEventLoop | None = None
-        self._loop_thread: int | None = None
+        self.call_log = CallLog(clock)
         self._chats: dict[int, dict] = {}
         self._users: dict[int, dict] = {}
         self._next_message_id: dict[int, int] = {}
@@ -74,52 +61,16 @@ class TelegramState:
     # --- bookkeeping shared with the HTTP layer ---------------------------------------------
     def reset(self) -> None:
         """Forget calls, messages, statistics and rate-limit history; keep chats and updates."""
-        self.calls = []
-        self.http_429 = 0
+        self.call_log.clear()
         self._messages: dict[tuple[int, int], dict] = {}
         self._buttons: dict[tuple[int, int], set[str]] = {}  # callback_data ever shown
         self._sent_log: dict[int, list[tuple[int, dict]]] = {}
-        self._cursors: dict[int, int] = {}
         self._send_count = 0
         self._sent_texts: Counter[tuple[int, str]] = Counter()
         self._first_at: float | None = None
         self._last_at: float | None = None
         self._limits = SendLimits(self.rate_limit, self.per_chat_limit, self.clock)
-        self._notify()
-
-    def record(self, method: str, params: dict, status: int) -> Call:
-        call = Call(method, params, self.clock(), status)
-        self.calls.append(call)
-        if status == 429:
-            self.http_429 += 1
-        self._notify()
-        return call
-
-    def _notify(self) -> None:
-        """Wake every waiter so it re-checks its condition; safe to call from other threads."""
-        if self._loop is not None and threading.get_ident() != self._loop_thread:
-            self._loop.call_soon_threadsafe(self._notify)
-            return
-        event, self._changed = self._changed, asyncio.Event()
-        event.set()
-
-    def bind_loop(self) -> None:
-        self._loop = asyncio.get_running_loop()
-        self._loop_thread = threading.get_ident()
-
-    async def wait_until(self, condition: Callable[[], bool], timeout: float) -> bool:
-        """Wait until condition() holds, re-checking after every change; False on timeout."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout
-        while not condition():
-            remaining = deadline - loop.time()
-            if remaining <= 0 or self._closed:
-                return condition()
-            try:
-                await asyncio.wait_for(self._changed.wait(), remaining)
-            except TimeoutError:
-                return condition()
-        return True
+        self.call_log.notify()
 
     # --- chats -----------------------------------------------------------------------------
     def add_chat(
@@ -169,7 +120,7 @@ class TelegramState:
         """Queue an update with the given content (e.g. {"message": {...}}) and return it."""
         update = {"update_id": next(self._update_ids), **body}
         self._updates.append(update)
-        self._notify()
+        self.call_log.notify()
         return update
 
     def take_query(self, query_id: Any) -> None:

@@ -4,8 +4,8 @@
 ``{"ok": false, "error_code": N, "description": "..."}`` with HTTP status N. Tests act as users
 (``send_text``, ``send_image``...), look at what the bot sent (``messages``, ``next_message``)
 and push updates to the bot's webhook (``deliver_webhook``). The state lives in
-``zalo_bot_state``; uvicorn runs in the caller's loop through the fake Telegram's
-``EmbeddedServer``.
+``zalo_bot_state``; uvicorn runs in the caller's loop through ``embedded_server``, as for the
+fake Telegram.
 """
 
 from __future__ import annotations
@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import socket
 import time
 import unicodedata
 from collections.abc import Callable
@@ -21,14 +20,14 @@ from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 import aiohttp
-import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
+from bot.simulator.embedded_server import ServedFake
 from bot.simulator.telegram_errors import ApiError, bad_request
-from bot.simulator.telegram_http import EmbeddedServer, json_response
+from bot.simulator.telegram_http import json_object, json_response
 from bot.simulator.zalo_bot_state import ZaloBotState, now_ms
 
 _log = logging.getLogger(__name__)
@@ -41,7 +40,7 @@ CHAT_ACTIONS = frozenset({"typing", "upload_photo"})
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1"})
 
 
-class FakeZaloBot(ZaloBotState):
+class FakeZaloBot(ZaloBotState, ServedFake):
     """A fake Zalo Bot Platform API server for one bot token; see the module docstring."""
 
     def __init__(
@@ -52,9 +51,6 @@ class FakeZaloBot(ZaloBotState):
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         super().__init__(token, rate_limit=rate_limit, clock=clock)
-        self._server: EmbeddedServer | None = None
-        self._serve_task: asyncio.Task | None = None
-        self._address: tuple[str, int] = ("127.0.0.1", 0)
         self._poll_generation = 0
         self._methods: dict[str, Callable[[dict], Any]] = {
             "getMe": self._get_me,
@@ -73,62 +69,11 @@ class FakeZaloBot(ZaloBotState):
             ]
         )
 
-    # --- lifecycle -------------------------------------------------------------------------
-    @property
-    def base_url(self) -> str:
-        """Return the URL prefix the client appends "<token>/<method>" to."""
-        host, port = self._address
-        return f"http://{host}:{port}/bot"
-
-    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
-        """Serve on host:port (0: any free port) inside the running event loop."""
-        if self._server is not None:
-            raise RuntimeError("FakeZaloBot is already started")
-        self._log.bind_loop()
-        self._stopping = False
-        # As in FakeTelegram.start: a busy port raises OSError here instead of uvicorn's
-        # sys.exit, and an explicit IPPROTO_TCP gets TCP_NODELAY (no 40 ms delayed ACKs).
-        family = socket.AF_INET6 if ":" in host else socket.AF_INET
-        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, port))
-        config = uvicorn.Config(
-            self.app,
-            host=host,
-            port=port,
-            log_level="warning",
-            lifespan="off",
-            log_config=None,
-            access_log=False,
-            timeout_graceful_shutdown=2,
-        )
-        server = EmbeddedServer(config)
-        self._serve_task = task = asyncio.create_task(server.serve(sockets=[sock]))
-        while not server.started:
-            if task.done():
-                await task
-                raise RuntimeError("the fake Zalo server stopped while starting")
-            await asyncio.sleep(0.001)
-        self._server = server
-        self._address = server.servers[0].sockets[0].getsockname()[:2]
-
-    async def stop(self) -> None:
-        """Answer pending long polls and hung sends now, then close the server."""
-        if self._server is None:
-            return
-        self._stopping = True
+    # --- lifecycle (start, stop, base_url: ServedFake) -------------------------------------
+    def _set_stopping(self, stopping: bool) -> None:
+        """Tell the fake's waiters whether the server stops, and wake them."""
+        self._stopping = stopping
         self.changed()
-        self._server.stop_event.set()
-        if self._serve_task is not None:
-            await self._serve_task
-        self._server = self._serve_task = None
-
-    async def __aenter__(self) -> FakeZaloBot:
-        await self.start()
-        return self
-
-    async def __aexit__(self, *exc_info: object) -> None:
-        await self.stop()
 
     # --- HTTP ------------------------------------------------------------------------------
     async def _answer(self, request: Request) -> Response:
@@ -156,9 +101,9 @@ class FakeZaloBot(ZaloBotState):
         except Exception:  # a simulator bug: answer a 500, and say so loudly
             _log.exception("fake Zalo failed on %s %s", method, params)
             status, body = 500, ApiError(500, "Internal Server Error").body()
-        self._log.record(method, params, status)
+        self.call_log.record(method, params, status)
         if delay:  # the send took effect; only the answer is late, as on a slow network
-            await self._log.wait_until(lambda: self._stopping, delay)
+            await self.call_log.wait_until(lambda: self._stopping, delay)
         return json_response(body, status)
 
     # --- Bot API methods -------------------------------------------------------------------
@@ -182,7 +127,7 @@ class FakeZaloBot(ZaloBotState):
             superseded = generation != self._poll_generation
             return bool(self._updates) or self._stopping or superseded
 
-        await self._log.wait_until(done, timeout)
+        await self.call_log.wait_until(done, timeout)
         # A newer poll supersedes a waiting one, whose client has most likely given up: it
         # would otherwise take the next update to a closed connection, and the update be lost.
         if generation != self._poll_generation:
@@ -262,13 +207,7 @@ async def _read_params(request: Request) -> dict[str, Any]:
     params: dict[str, Any] = dict(request.query_params)
     body = await request.body()
     if body.strip():
-        try:
-            data = json.loads(body)
-        except ValueError:
-            raise bad_request("can't parse JSON object") from None
-        if not isinstance(data, dict):
-            raise bad_request("JSON object expected")
-        params.update(data)
+        params.update(json_object(body))
     return params
 
 

@@ -1,8 +1,8 @@
 """Hold the fake Zalo bot's state: users, pending updates, sent messages, limits and faults.
 
 Nothing here does I/O; ``FakeZaloBot`` (``zalo_bot_api``) serves it over HTTP. The call log and
-the waiting helpers are the fake Telegram's own (a private ``TelegramDriver`` nobody talks to),
-so both fakes record calls, wake waiters and report timeouts alike.
+the waiting helpers are a ``CallLog`` (``call_log``), as in the fake Telegram, so both fakes
+record calls, wake waiters and report timeouts alike.
 """
 
 from __future__ import annotations
@@ -13,10 +13,9 @@ from collections import deque
 from collections.abc import Callable
 from typing import Any
 
-from bot.simulator.telegram_driver import TelegramDriver
+from bot.simulator.call_log import CallLog, LoggedCalls
 from bot.simulator.telegram_errors import ApiError, bad_request
 from bot.simulator.telegram_limits import Faults, TokenBucket
-from bot.simulator.telegram_state import Call
 
 DEFAULT_DISPLAY_NAME = "Trần Thị Bình"
 
@@ -26,41 +25,27 @@ def now_ms() -> int:
     return int(time.time() * 1000)
 
 
-class ZaloBotState:
+class ZaloBotState(LoggedCalls):
     """Users, the update queue, the bot's messages, the rate limit, faults and the call log."""
 
     def __init__(self, token: str, *, rate_limit: float | None, clock: Callable[[], float]) -> None:
         self.token = token
         self.bot_id = token.split(":", 1)[0]
         self.clock = clock
-        # Its own dummy token: TelegramState wants an integer bot id, Zalo's need not be one.
-        self._log = TelegramDriver(
-            "0:ZALO", bot_username="", rate_limit=None, per_chat_limit=None, clock=clock
-        )
+        self.call_log = CallLog(clock)
         self._stopping = False
         self._names: dict[str, str] = {}  # users who wrote (or were added) and their names
         self._updates: deque[dict] = deque()
         self._sent: list[dict] = []
         self._sent_to: dict[str, list[dict]] = {}
-        self._cursors: dict[str, int] = {}
         self._ids = itertools.count(1)
         self._faults = Faults()
         self._bucket = TokenBucket(rate_limit, rate_limit, clock()) if rate_limit else None
         self._hook: dict[str, Any] = {"url": "", "secret_token": None, "updated_at": now_ms()}
 
-    @property
-    def calls(self) -> list[Call]:
-        """Return every request the bot made, in order, with the status it got."""
-        return self._log.calls
-
-    @property
-    def http_429(self) -> int:
-        """Count the 429 answers, from the rate limit and from fail_chat alike."""
-        return self._log.http_429
-
     def changed(self) -> None:
         """Wake every waiter so it re-checks its condition."""
-        self._log._notify()  # the Telegram state has no public way to only wake its waiters
+        self.call_log.notify()
 
     def new_id(self) -> str:
         """Return a fresh message id, 20 hex digits like Zalo's."""
@@ -140,22 +125,7 @@ class ZaloBotState:
 
     async def next_message(self, user_id: str, timeout: float = 5.0) -> dict:
         """Return the next message sent to the user not yet returned here; wait for it."""
-        sent = self._sent_to
-
-        def arrived() -> bool:
-            return len(sent.get(user_id, ())) > self._cursors.get(user_id, 0)
-
-        if not await self._log.wait_until(arrived, timeout):
-            raise TimeoutError(
-                f"no new message to user {user_id} within {timeout} s; {self._log.describe_calls()}"
-            )
-        index = self._cursors.get(user_id, 0)
-        self._cursors[user_id] = index + 1
-        return sent[user_id][index]
-
-    async def wait_for(self, predicate: Callable[[], bool], timeout: float = 5.0) -> None:
-        """Wait until predicate() is true, re-checked after every change and recorded call."""
-        await self._log.wait_for(predicate, timeout)
+        return await self.call_log.next_sent(self._sent_to, user_id, timeout, f"user {user_id}")
 
     def webhook(self) -> dict:
         """Return the webhook as the bot set it: its url ("" when none) and secret_token."""
