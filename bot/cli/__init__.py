@@ -148,14 +148,18 @@ def area() -> None:
 def area_find(name: str, province: str | None) -> None:
     """Find an area by name, with or without diacritics; former districts show what they became."""
     with sessions()() as session:
-        if province is None:
+        if province is None:  # provinces, and former provinces and districts anywhere
             found = area_queries.find_provinces(session, name)
+            districts = area_queries.find_former_districts(session, name)
+            found = area_queries.AreaFinding(found.areas, found.former + districts)
             scope = None
         else:
             scope = resolve_area(session, province, AreaLevel.PROVINCE, None)
             found = area_queries.find_communes(session, scope.id, name)
         for current in found.areas:
             click.echo(f"{current.item.level.value}\t{current.item.code}\t{current.item.name}")
+        if not found.areas and not found.former:
+            raise LookupError(f"no area matches {name!r}")
         for former in found.former:
             old = former.item
             now = area_queries.successors_in(session, old, scope.id if scope else None)

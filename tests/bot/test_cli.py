@@ -120,6 +120,10 @@ def test_area_find_former_district(database_url: str, tmp_path: Path) -> None:
     assert found.returncode == 0, found.stderr
     assert "Huyện Ninh Sơn (Tỉnh Ninh Thuận) -> " in found.stdout
     assert "Xã Lâm Sơn" in found.stdout
+    anywhere = run("area", "find", "chau thanh", env=env, cwd=tmp_path)
+    assert anywhere.stdout.count("Huyện Châu Thành (") >= 5  # each with its former province
+    nothing = run("area", "find", "xyzxyz", env=env, cwd=tmp_path)
+    assert nothing.returncode == 2 and "no area matches 'xyzxyz'" in nothing.stderr
 
 
 async def _outreach(*args: str, env: dict[str, str], cwd: Path) -> asyncio.subprocess.Process:
