@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import socket
+from abc import ABC, abstractmethod
 from collections.abc import Iterator
 from typing import Self
 
@@ -19,7 +20,7 @@ from starlette.applications import Starlette
 from bot.simulator.call_log import CallLog
 
 
-class ServedFake:
+class ServedFake(ABC):
     """Serve ``self.app`` on a local port: start(), stop(), base_url and ``async with``."""
 
     app: Starlette
@@ -50,9 +51,9 @@ class ServedFake:
         await self._server.stop()
         self._server = None
 
+    @abstractmethod
     def _set_stopping(self, stopping: bool) -> None:
         """Tell the fake's waiters whether the server stops, and wake them."""
-        raise NotImplementedError
 
     async def __aenter__(self) -> Self:
         await self.start()
