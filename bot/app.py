@@ -79,7 +79,6 @@ class OutreachApp:
         settings: Settings,
         clock: Callable[[], datetime] = utcnow,
         *,
-        dispatching: bool = True,
         policy: DispatchPolicy | None = None,
     ) -> None:
         self.settings = settings
@@ -100,7 +99,6 @@ class OutreachApp:
         self.webhooks = Webhooks(self.zalo_bot, secrets.token_urlsafe(32))
         self.web: WebServer | None = None
         self.dispatcher = Dispatcher(self.sessions, routes, clock=clock, policy=policy)
-        self.dispatching = dispatching
         self._stopping = asyncio.Event()
         self._dispatch_task: asyncio.Task[None] | None = None
 
@@ -164,9 +162,8 @@ class OutreachApp:
         # from walking it again on every collection while messages flow.
         gc.collect()
         gc.freeze()
-        if self.dispatching:
-            self._stopping.clear()
-            self._dispatch_task = asyncio.create_task(self.dispatcher.run(self._stopping))
+        self._stopping.clear()
+        self._dispatch_task = asyncio.create_task(self.dispatcher.run(self._stopping))
         log.info("bot started")
 
     async def stop(self) -> None:

@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import FailureKind, Prepared, Sender, SendFailure
 from bot.ratelimit import ChannelLimiter
 from db import broadcasts, outbox
+from db.engine import is_postgresql
 from db.models import Broadcast, Channel, DeliveryStatus, SubscriberStatus
 from db.outbox import Claimed, Outcome
 from messages.render import Compiled, TemplateProblem, compile_text, subscriber_context
@@ -98,7 +99,7 @@ class Dispatcher:
         self._housekept = float("-inf")
         self._stopping = asyncio.Event()
         self._flushed = 0.0
-        self.skip_locked = sessions.kw["bind"].dialect.name == "postgresql"
+        self.skip_locked = is_postgresql(sessions.kw["bind"])
         self._messages: dict[int, _Message] = {}
 
     @property

@@ -10,6 +10,7 @@ from sqlalchemy import Select, exists, func, literal, or_, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
+from db.engine import is_postgresql
 from db.models import (
     Area,
     Broadcast,
@@ -107,8 +108,7 @@ def snapshot(session: Session, broadcast: Broadcast, now: datetime) -> int:
         "updated_at",
     ]
     chosen = _snapshot_select(broadcast.id, Audience.from_json(broadcast.audience), now)
-    dialect = session.get_bind().dialect.name
-    insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+    insert = postgresql.insert if is_postgresql(session.get_bind()) else sqlite.insert
     statement = insert(Delivery).from_select(columns, chosen).on_conflict_do_nothing()
     session.execute(statement)
     created = session.scalar(select(func.count()).where(Delivery.broadcast_id == broadcast.id)) or 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -30,6 +30,6 @@ def session_factory(engine: Engine) -> sessionmaker[Session]:
     return sessionmaker(engine, expire_on_commit=False)
 
 
-def is_postgresql(engine: Engine) -> bool:
-    """Tell whether the engine talks to PostgreSQL (for SKIP LOCKED and advisory locks)."""
-    return engine.dialect.name == "postgresql"
+def is_postgresql(bind: Engine | Connection) -> bool:
+    """Tell whether an engine or connection talks to PostgreSQL (SKIP LOCKED, upserts)."""
+    return bind.dialect.name == "postgresql"

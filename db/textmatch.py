@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from rapidfuzz.distance import Levenshtein
@@ -66,11 +66,3 @@ def _grade(q: str, key: str) -> int | None:
     allowed = 1 if len(q) < 8 else 2
     distance = Levenshtein.distance(q, key, score_cutoff=allowed)
     return 2 + distance if distance <= allowed else None
-
-
-def best(matches: Sequence[Match[object]]) -> list[Match[object]]:
-    """Keep only the matches of the best grade found."""
-    if not matches:
-        return []
-    top = matches[0].grade
-    return [m for m in matches if m.grade == top]

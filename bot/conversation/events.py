@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from enum import StrEnum
 
 from db.models import Channel
@@ -49,7 +49,6 @@ class Reply:
     options: tuple[Option, ...] = ()
     columns: int = 1
     edit: bool = False
-    extra: dict[str, str] = field(default_factory=dict)
 
 
 class BadChoice(ValueError):
