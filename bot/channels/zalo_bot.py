@@ -86,7 +86,7 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
         chat_id=str(chat["id"]),
         kind=EventKind.OTHER,
         display_name=(sender.get("display_name") or sender.get("name") or None),
-        ref=f"zalo:{message.get('message_id')}",
+        ref=f"zalo:{message['message_id']}" if message.get("message_id") else None,
     )
     text = message.get("text")
     if update.get("event_name") != "message.text.received" or not isinstance(text, str):
@@ -156,11 +156,12 @@ class ZaloBotChannel:
     async def process(self, update: dict[str, Any]) -> None:
         """Answer one update (from polling or a webhook); a replayed message is ignored."""
         event = to_inbound(update)
-        if event is None or event.ref is None or event.ref in self._seen:
+        if event is None or (event.ref is not None and event.ref in self._seen):
             return
-        self._seen[event.ref] = None
-        while len(self._seen) > 10_000:
-            self._seen.popitem(last=False)
+        if event.ref is not None:  # without an id there is nothing to recognise a replay by
+            self._seen[event.ref] = None
+            while len(self._seen) > 10_000:
+                self._seen.popitem(last=False)
         try:
             replies = await self._handle(event)
             for reply in replies:

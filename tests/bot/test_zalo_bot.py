@@ -205,3 +205,35 @@ async def test_webhook_mode_verifies_answers_and_ignores_replays(
         assert len(zalo.messages("zl-3003")) == 2  # the replay was ignored
     finally:
         await app.stop()
+
+
+def test_an_update_without_message_id_has_no_replay_key() -> None:
+    update = {
+        "event_name": "message.text.received",
+        "message": {
+            "from": {"id": "u9"},
+            "chat": {"id": "u9", "chat_type": "PRIVATE"},
+            "text": "xin chào",
+        },
+    }
+    event = to_inbound(update)
+    assert event is not None and event.ref is None  # not "zalo:None", shared by all such
+
+
+async def test_updates_without_message_id_are_all_answered(
+    both: OutreachApp, zalo: FakeZaloBot
+) -> None:
+    assert both.zalo_bot is not None
+    zalo.add_chat("zl-4004")
+    for text in ("/help", "/help"):
+        await both.zalo_bot.process(
+            {
+                "event_name": "message.text.received",
+                "message": {
+                    "from": {"id": "zl-4004"},
+                    "chat": {"id": "zl-4004", "chat_type": "PRIVATE"},
+                    "text": text,
+                },
+            }
+        )
+    assert len(zalo.messages("zl-4004")) == 2  # nothing to tell them apart: answer both
