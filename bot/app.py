@@ -9,16 +9,20 @@ import secrets
 import signal
 import time
 from collections.abc import Callable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
+from telegram.error import TelegramError
 
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_sender import TelegramSender
 from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotClient, ZaloBotSender
+from bot.channels.zalo_oa import ZaloOAChannel, ZaloOAClient, ZaloOASender
+from bot.channels.zalo_oa_rules import ZaloOAGate, ZaloRules, ZnsTemplate
+from bot.channels.zalo_oa_tokens import TokenKeeper, ZaloOAuth
 from bot.conversation.events import Inbound, Reply
 from bot.conversation.member import MemberConversation
 from bot.dispatcher import Dispatcher, DispatchPolicy, Route
@@ -71,6 +75,27 @@ def seed_admins(session: Session, admins: tuple[int, ...], now: datetime) -> Non
             staff.role = StaffRole.ADMIN
 
 
+def zalo_oa_gate(settings: Settings) -> ZaloOAGate:
+    """Build Zalo's sending rules from the configuration."""
+    rules = ZaloRules(
+        tz=settings.tz,
+        reply_window=timedelta(hours=settings.zalo_oa_reply_window_hours),
+        max_silence=timedelta(days=settings.zalo_oa_max_silence_days),
+        promotion=settings.zalo_oa_promotion,
+        night_start=settings.zalo_oa_night_start,
+        night_end=settings.zalo_oa_night_end,
+    )
+    zns = None
+    if settings.zalo_zns_template_id:
+        zns = ZnsTemplate(
+            settings.zalo_zns_template_id,
+            settings.zalo_zns_text_param,
+            settings.zalo_zns_name_param,
+            settings.zalo_zns_text_max,
+        )
+    return ZaloOAGate(rules, zns)
+
+
 class OutreachApp:
     """The running product: owns the engine, the session factory and the channels."""
 
@@ -94,9 +119,12 @@ class OutreachApp:
             self.telegram, routes[Channel.TELEGRAM] = self._telegram(settings.telegram_bot_token)
         if settings.zalo_bot_token:
             self.zalo_bot, routes[Channel.ZALO_BOT] = self._zalo_bot(settings.zalo_bot_token)
+        self.zalo_oa: ZaloOAChannel | None = None
+        if settings.zalo_oa:
+            self.zalo_oa, routes[Channel.ZALO_OA] = self._zalo_oa()
         self.routes = routes
         # A fresh secret each start: Zalo is told it with setWebhook, so nobody configures it.
-        self.webhooks = Webhooks(self.zalo_bot, secrets.token_urlsafe(32))
+        self.webhooks = Webhooks(self.zalo_bot, secrets.token_urlsafe(32), zalo_oa=self.zalo_oa)
         self.web: WebServer | None = None
         self.dispatcher = Dispatcher(self.sessions, routes, clock=clock, policy=policy)
         self._stopping = asyncio.Event()
@@ -123,6 +151,36 @@ class OutreachApp:
         channel = ZaloBotChannel(client, self.handle_event, limiter=limiter)
         return channel, Route(ZaloBotSender(client), limiter)
 
+    def _zalo_oa(self) -> tuple[ZaloOAChannel, Route]:
+        settings = self.settings
+        assert settings.zalo_oa_app_id and settings.zalo_oa_app_secret
+        assert settings.zalo_oa_secret_key
+        oauth = ZaloOAuth(
+            settings.zalo_oauth_url, settings.zalo_oa_app_id, settings.zalo_oa_app_secret
+        )
+        tokens = TokenKeeper(self.sessions, oauth, clock=self.clock, alert=self.alert_admins)
+        client = ZaloOAClient(settings.zalo_oa_api_url, settings.zalo_zns_api_url, tokens)
+        limiter = ChannelLimiter(settings.zalo_oa_rate_limit)
+        channel = ZaloOAChannel(
+            client,
+            self.handle_event,
+            app_id=settings.zalo_oa_app_id,
+            secret_key=settings.zalo_oa_secret_key,
+            limiter=limiter,
+        )
+        return channel, Route(ZaloOASender(client), limiter, gate=zalo_oa_gate(settings))
+
+    async def alert_admins(self, text: str) -> None:
+        """Tell the admins (OUTREACH_ADMINS, on Telegram) about something they must fix."""
+        if self.telegram is None:
+            log.warning("no Telegram bot to alert the admins with; the log says what to fix")
+            return
+        for admin in self.settings.outreach_admins:
+            try:
+                await self.telegram.application.bot.send_message(admin, text)
+            except TelegramError as exc:
+                log.warning("could not alert admin %s: %s", admin, exc)
+
     def handle_now(self, event: Inbound) -> list[Reply]:
         """Handle one member event in its own transaction."""
         with self.sessions.begin() as session:
@@ -132,22 +190,27 @@ class OutreachApp:
         """Handle one member event off the event loop (database calls block)."""
         return await asyncio.to_thread(self.handle_now, event)
 
+    async def _start_web(self) -> None:
+        """Serve the webhook endpoints (the Zalo OA always needs them)."""
+        if self.web is None:
+            settings = self.settings
+            app = self.webhooks.app()
+            self.web = WebServer(app, settings.outreach_web_host, settings.outreach_web_port)
+            await self.web.start()
+
     async def _start_zalo_bot(self, channel: ZaloBotChannel) -> None:
         """Take Zalo updates by webhook when a public URL is set, else by long polling."""
         public = self.settings.outreach_public_url
         if public is None:
             await channel.start()
             return
-        self.web = WebServer(
-            self.webhooks.app(), self.settings.outreach_web_host, self.settings.outreach_web_port
-        )
-        await self.web.start()
+        await self._start_web()
         await channel.start(public + ZALO_BOT_PATH, self.webhooks.zalo_bot_secret)
 
     @property
-    def channels(self) -> list[TelegramChannel | ZaloBotChannel]:
+    def channels(self) -> list[TelegramChannel | ZaloBotChannel | ZaloOAChannel]:
         """Return the member-facing channels that are configured."""
-        return [c for c in (self.telegram, self.zalo_bot) if c is not None]
+        return [c for c in (self.telegram, self.zalo_bot, self.zalo_oa) if c is not None]
 
     async def start(self) -> None:
         """Check the database, seed the first admins and start the channels."""
@@ -158,6 +221,9 @@ class OutreachApp:
             await self.telegram.start()
         if self.zalo_bot is not None:
             await self._start_zalo_bot(self.zalo_bot)
+        if self.zalo_oa is not None:
+            await self._start_web()
+            await self.zalo_oa.start()
         # Everything built so far lives as long as the process: keep the garbage collector
         # from walking it again on every collection while messages flow.
         gc.collect()

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -42,18 +43,28 @@ class DispatchPolicy:
     # sent but not yet written is all that a crash can leave in doubt.
     record_every: int = 50
     record_seconds: float = 0.5
+    quota_wait: timedelta = timedelta(hours=1)  # a used-up paid quota (Zalo) is tried again
 
     def backoff(self, attempts: int) -> timedelta:
         """Return the wait before the next try after `attempts` tries: doubling, capped."""
         return min(self.backoff_max, self.backoff_base * (2 ** max(0, attempts - 1)))
 
 
+class Gate(Protocol):
+    """A channel's rules on whether and how a message may go to this member now (Zalo OA)."""
+
+    def check(self, item: Claimed, prepared: Prepared, now: datetime) -> Prepared | Outcome:
+        """Return the request to send, or the outcome that stands instead of sending."""
+        ...
+
+
 @dataclass(frozen=True)
 class Route:
-    """How one channel is sent to: its bulk sender and its rate limiter."""
+    """How one channel is sent to: its bulk sender, its rate limiter and its rules, if any."""
 
     sender: Sender
     limiter: ChannelLimiter
+    gate: Gate | None = None
 
 
 @dataclass
@@ -278,14 +289,15 @@ class Dispatcher:
                 refund_attempt=True,
                 next_attempt_at=now + timedelta(seconds=wait),
             )
-        if item.channel in message.static:
-            return message.static[item.channel]
-        context = subscriber_context(item.name, item.commune, item.province, item.cooperative)
-        try:
-            text = message.compiled.render(context)
-        except TemplateProblem as exc:
-            return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=str(exc)[:300])
-        return route.sender.prepare(text, message.photo, message.buttons)
+        prepared = message.static.get(item.channel)
+        if prepared is None:
+            context = subscriber_context(item.name, item.commune, item.province, item.cooperative)
+            try:
+                text = message.compiled.render(context)
+            except TemplateProblem as exc:
+                return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=str(exc)[:300])
+            prepared = route.sender.prepare(text, message.photo, message.buttons)
+        return prepared if route.gate is None else route.gate.check(item, prepared, now)
 
     async def _send_one(
         self,
@@ -307,6 +319,7 @@ class Dispatcher:
             DeliveryStatus.SENT,
             provider_message_id=message_id,
             sent_at=self.clock(),
+            via=prepared.via,
         )
         done.append(sent)
 
@@ -354,6 +367,17 @@ class Dispatcher:
                 )
             case FailureKind.REJECTED:
                 return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=reason)
+            case FailureKind.OUTSIDE_WINDOW:  # the platform saw it otherwise than we did
+                return Outcome(item.delivery_id, DeliveryStatus.OUTSIDE_WINDOW, error=reason)
+            case FailureKind.QUOTA:
+                log.warning("%s quota used up: %s; trying again later", item.channel, reason)
+                return Outcome(
+                    item.delivery_id,
+                    DeliveryStatus.QUEUED,
+                    refund_attempt=True,
+                    next_attempt_at=now + self.policy.quota_wait,
+                    error=reason,
+                )
         if item.attempts >= self.policy.max_attempts:
             return Outcome(
                 item.delivery_id,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -34,6 +35,24 @@ class Settings(BaseSettings):
     zalo_bot_token: str | None = Field(default=None, repr=False)
     zalo_bot_api_url: str = "https://bot-api.zaloplatforms.com/bot"
     zalo_bot_rate_limit: float = 20.0
+    # Zalo Official Account: the app's id and secret (developers.zalo.me), the OA secret key
+    # that signs webhook events, and Zalo's sending rules (see README, "Zalo's rules").
+    zalo_oa_app_id: str | None = None
+    zalo_oa_app_secret: str | None = Field(default=None, repr=False)
+    zalo_oa_secret_key: str | None = Field(default=None, repr=False)
+    zalo_oa_api_url: str = "https://openapi.zalo.me"
+    zalo_oauth_url: str = "https://oauth.zaloapp.com"
+    zalo_zns_api_url: str = "https://business.openapi.zalo.me"
+    zalo_oa_rate_limit: float = 10.0
+    zalo_oa_reply_window_hours: float = Field(default=48, gt=0)
+    zalo_oa_max_silence_days: float = Field(default=7, gt=0)
+    zalo_oa_promotion: bool = False
+    zalo_oa_night_start: dt.time = dt.time(22, 0)
+    zalo_oa_night_end: dt.time = dt.time(7, 0)
+    zalo_zns_template_id: str | None = None
+    zalo_zns_text_param: str = "content"
+    zalo_zns_name_param: str = "customer_name"
+    zalo_zns_text_max: int = Field(default=400, ge=20)
     outreach_public_url: str | None = None
     outreach_web_host: str = "127.0.0.1"
     outreach_web_port: int = 8080
@@ -56,7 +75,20 @@ class Settings(BaseSettings):
             raise ValueError("does not look like a Zalo Bot token (digits:letters)")
         return value.strip()
 
-    @field_validator("telegram_api_url", "zalo_bot_api_url")
+    @field_validator(
+        "zalo_oa_app_id", "zalo_oa_app_secret", "zalo_oa_secret_key", "zalo_zns_template_id"
+    )
+    @classmethod
+    def _blank_is_none(cls, value: str | None) -> str | None:
+        return value.strip() if value and value.strip() else None
+
+    @field_validator(
+        "telegram_api_url",
+        "zalo_bot_api_url",
+        "zalo_oa_api_url",
+        "zalo_oauth_url",
+        "zalo_zns_api_url",
+    )
     @classmethod
     def _api_url(cls, value: str) -> str:
         if not re.match(r"^https?://[^\s/]+", value):
@@ -116,6 +148,27 @@ class Settings(BaseSettings):
             )
         return self
 
+    @model_validator(mode="after")
+    def _zalo_oa_whole(self) -> Settings:
+        given = {
+            "ZALO_OA_APP_ID": self.zalo_oa_app_id,
+            "ZALO_OA_APP_SECRET": self.zalo_oa_app_secret,
+            "ZALO_OA_SECRET_KEY": self.zalo_oa_secret_key,
+        }
+        missing = [name for name, value in given.items() if not value]
+        if 0 < len(missing) < len(given):
+            raise ValueError(
+                f"the Zalo OA needs {', '.join(missing)} too "
+                "(from developers.zalo.me: the app's id and secret, and the OA secret key "
+                "under Webhook settings)"
+            )
+        return self
+
+    @property
+    def zalo_oa(self) -> bool:
+        """Tell whether a Zalo Official Account is configured."""
+        return bool(self.zalo_oa_app_id and self.zalo_oa_app_secret and self.zalo_oa_secret_key)
+
     @property
     def tz(self) -> ZoneInfo:
         """Return the local time zone used to show and plan times."""
@@ -123,10 +176,11 @@ class Settings(BaseSettings):
 
     def require_channel(self) -> None:
         """Fail with a clear line unless at least one member channel is configured."""
-        if not (self.telegram_bot_token or self.zalo_bot_token):
+        if not (self.telegram_bot_token or self.zalo_bot_token or self.zalo_oa):
             raise SettingsError(
-                "no channel is configured: set TELEGRAM_BOT_TOKEN (from @BotFather) or "
-                "ZALO_BOT_TOKEN (from bot.zaloplatforms.com), in the environment or in .env "
+                "no channel is configured: set TELEGRAM_BOT_TOKEN (from @BotFather), "
+                "ZALO_BOT_TOKEN (from bot.zaloplatforms.com) or the ZALO_OA_* settings, "
+                "in the environment or in .env "
                 "(or try `outreach demo`, which needs none)"
             )
 

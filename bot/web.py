@@ -7,7 +7,7 @@ import contextlib
 import hmac
 import json
 import logging
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
 from typing import Any
 
 import uvicorn
@@ -17,22 +17,53 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from bot.channels.zalo_bot import ZaloBotChannel
+from bot.channels.zalo_oa import ZaloOAChannel
 
 log = logging.getLogger(__name__)
 
 ZALO_BOT_PATH = "/webhooks/zalo-bot"
+ZALO_OA_PATH = "/webhooks/zalo-oa"
 
 
 class Webhooks:
     """The webhook side of the channels, and the tasks still working on what came in."""
 
-    def __init__(self, zalo_bot: ZaloBotChannel | None, zalo_bot_secret: str) -> None:
+    def __init__(
+        self,
+        zalo_bot: ZaloBotChannel | None,
+        zalo_bot_secret: str,
+        *,
+        zalo_oa: ZaloOAChannel | None = None,
+    ) -> None:
         self.zalo_bot, self.zalo_bot_secret = zalo_bot, zalo_bot_secret
+        self.zalo_oa = zalo_oa
         self._working: set[asyncio.Task[None]] = set()
 
     def app(self) -> Starlette:
         """Build the ASGI app."""
-        return Starlette(routes=[Route(ZALO_BOT_PATH, self.zalo_bot_update, methods=["POST"])])
+        return Starlette(
+            routes=[
+                Route(ZALO_BOT_PATH, self.zalo_bot_update, methods=["POST"]),
+                Route(ZALO_OA_PATH, self.zalo_oa_event, methods=["POST"]),
+            ]
+        )
+
+    async def zalo_oa_event(self, request: Request) -> JSONResponse:
+        """Take one Zalo OA event: check its signature, answer at once, handle it after."""
+        body = await request.body()
+        given = request.headers.get("x-zevent-signature", "")
+        event = self.zalo_oa.verify(body, given) if self.zalo_oa is not None else None
+        if self.zalo_oa is None or event is None:
+            log.warning("zalo OA webhook refused: wrong or missing X-ZEvent-Signature")
+            return JSONResponse({"message": "Forbidden"}, status_code=403)
+        self._later(self.zalo_oa.process(event))  # replays are ignored there
+        return JSONResponse({"message": "Success"})
+
+    def _later(self, work: Coroutine[Any, Any, None]) -> None:
+        """Do the work after answering, keeping hold of it until it is done."""
+        task = asyncio.create_task(work)
+        self._working.add(task)
+        task.add_done_callback(self._working.discard)
 
     async def zalo_bot_update(self, request: Request) -> JSONResponse:
         """Take one Zalo Bot update: check its secret, answer at once, handle it after."""
@@ -47,9 +78,7 @@ class Webhooks:
         update = body.get("result", body) if isinstance(body, dict) else None
         if not isinstance(update, dict):
             return JSONResponse({"message": "Bad Request"}, status_code=400)
-        task = asyncio.create_task(self.zalo_bot.process(update))  # replays are ignored there
-        self._working.add(task)
-        task.add_done_callback(self._working.discard)
+        self._later(self.zalo_bot.process(update))  # replays are ignored there
         return JSONResponse({"message": "Success"})
 
     async def drain(self) -> None:

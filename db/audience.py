@@ -56,7 +56,11 @@ class Audience:
 
 
 def _conditions(audience: Audience) -> list[Any]:
-    conditions: list[Any] = [Subscriber.status == SubscriberStatus.ACTIVE]
+    # One person on several channels is reached once: on the subscriber they prefer.
+    conditions: list[Any] = [
+        Subscriber.status == SubscriberStatus.ACTIVE,
+        Subscriber.preferred.is_(True),
+    ]
     if audience.area_ids:
         communes_of = select(Area.id).where(Area.parent_id.in_(audience.area_ids))
         conditions.append(

@@ -22,6 +22,7 @@ from db.models import (
     Subscriber,
     SubscriberStatus,
 )
+from db.people import reroute_unreachable
 
 IN_DOUBT = "in doubt: the dispatcher stopped while sending; sent again"
 
@@ -40,6 +41,8 @@ class Claimed:
     commune: str | None
     province: str | None
     cooperative: str | None
+    last_seen_at: datetime | None = None  # the member's last interaction (Zalo OA's window)
+    phone: str | None = None  # only when they consented to be reached by it (ZNS)
 
 
 @dataclass(slots=True)
@@ -56,6 +59,7 @@ class Outcome:
     subscriber_id: int | None = None
     mark_subscriber: SubscriberStatus | None = None  # blocked or invalid: never sent to again
     new_chat_id: str | None = None  # Telegram moved the chat to a new id
+    via: str | None = None  # a Zalo OA message sent as paid promotion or through ZNS
 
 
 def claim(
@@ -107,6 +111,9 @@ def _load(session: Session, ids: Sequence[int], now: datetime) -> list[Claimed]:
             Area.name.label("commune"),
             province.name.label("province"),
             Cooperative.name.label("cooperative"),
+            Subscriber.last_seen_at,
+            Subscriber.phone,
+            Subscriber.phone_consent_at,
         )
         .select_from(Delivery)
         .outerjoin(Subscriber, Subscriber.id == Delivery.subscriber_id)
@@ -133,6 +140,8 @@ def _load(session: Session, ids: Sequence[int], now: datetime) -> list[Claimed]:
                 row.commune,
                 row.province,
                 row.cooperative,
+                row.last_seen_at,
+                row.phone if row.phone_consent_at is not None else None,
             )
         )
     if gone:
@@ -155,6 +164,7 @@ _SENT = (
         status=DeliveryStatus.SENT.value,
         provider_message_id=bindparam("b_message"),
         sent_at=bindparam("b_sent"),
+        via=bindparam("b_via"),
         updated_at=bindparam("b_now"),
     )
 )  # a sent row keeps its last problem (or the in-doubt note) in `error`
@@ -180,6 +190,7 @@ def record(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None
             "b_id": o.delivery_id,
             "b_message": o.provider_message_id,
             "b_sent": o.sent_at or now,
+            "b_via": o.via,
             "b_now": now,
         }
         for o in outcomes
@@ -205,6 +216,8 @@ def record(session: Session, outcomes: Sequence[Outcome], now: datetime) -> None
     for status in (SubscriberStatus.BLOCKED, SubscriberStatus.INVALID):
         marked = [o.subscriber_id for o in outcomes if o.mark_subscriber == status]
         _mark_subscribers(session, [i for i in marked if i is not None], status)
+    lost = [o.subscriber_id for o in outcomes if o.mark_subscriber and o.subscriber_id]
+    reroute_unreachable(session, lost)  # a person linked elsewhere gets the next ones there
     for o in outcomes:
         if o.new_chat_id is not None and o.subscriber_id is not None:
             session.execute(

@@ -14,6 +14,7 @@ from db.models import (
     Consent,
     Delivery,
     Feedback,
+    LinkCode,
     Subscriber,
     SubscriberStatus,
     SubscriberTopic,
@@ -64,7 +65,6 @@ def record_consent(
         evidence=evidence,
     )
     session.add(consent)
-    subscriber.consent_at = now
     return consent
 
 
@@ -94,7 +94,7 @@ def count_feedback(session: Session, subscriber: Subscriber) -> int:
 def forget_subscriber(session: Session, subscriber: Subscriber) -> None:
     """Delete a subscriber and everything linked to them (topics, consents, feedback)."""
     # Explicit deletes keep this correct even where the database does not enforce cascades.
-    for table in (SubscriberTopic, Consent, Feedback):
+    for table in (SubscriberTopic, Consent, Feedback, LinkCode):
         session.execute(delete(table).where(table.subscriber_id == subscriber.id))
     # Delivery history stays for the counts, no longer linked to the person.
     session.execute(

@@ -72,6 +72,8 @@ HELP = (
     "/start – đăng ký hoặc nhận tin lại\n"
     "/profile – xem và sửa thông tin của anh/chị\n"
     "/topics – chọn chủ đề muốn nhận\n"
+    "/lienket – dùng cả Telegram và Zalo, nhận mỗi tin một lần\n"
+    "/sdt – số điện thoại để nhận tin qua Zalo\n"
     "/stop – dừng nhận mọi tin\n"
     "/forget – xoá toàn bộ dữ liệu của anh/chị\n"
     "/help – xem hướng dẫn này\n\n"

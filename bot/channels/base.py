@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from dataclasses import dataclass, field
 from enum import StrEnum
 from typing import Any, Protocol
@@ -13,6 +14,8 @@ class FailureKind(StrEnum):
     """The few ways a send can fail, each with one way to handle it."""
 
     RETRY_AFTER = "retry_after"  # the platform's rate limit: pause the channel, send again
+    OUTSIDE_WINDOW = "outside_window"  # the platform's rules forbid it now (Zalo's windows)
+    QUOTA = "quota"  # a paid quota is used up: try again later
     BLOCKED = "blocked"  # the member blocked the bot or is gone: never retry
     INVALID_CHAT = "invalid_chat"  # the platform does not know the chat: never retry
     MIGRATED = "migrated"  # the chat has a new id: update it, send again
@@ -39,6 +42,26 @@ class Prepared:
 
     method: str
     body: dict[str, Any] = field(default_factory=dict)
+    via: str | None = None  # recorded on the delivery when it went a paid way (Zalo OA)
+
+
+class SeenRefs:
+    """Remember the last update ids answered, so that a replayed update is not answered twice."""
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._seen: OrderedDict[str, None] = OrderedDict()
+
+    def first_time(self, ref: str | None) -> bool:
+        """Tell whether this id is new, and remember it; an update without one counts as new."""
+        if ref is None:
+            return True
+        if ref in self._seen:
+            return False
+        self._seen[ref] = None
+        while len(self._seen) > self.size:
+            self._seen.popitem(last=False)
+        return True
 
 
 class Sender(Protocol):

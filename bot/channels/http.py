@@ -34,16 +34,31 @@ class JsonClient:
         return self._session
 
     async def post(
-        self, method: str, body: dict[str, Any], timeout: float | None = None
+        self,
+        method: str,
+        body: dict[str, Any],
+        timeout: float | None = None,
+        *,
+        headers: dict[str, str] | None = None,
+        form: bool = False,
     ) -> tuple[int, dict[str, Any]]:
-        """Post a JSON body; return the HTTP status and the decoded answer."""
-        payload = json.dumps(body, ensure_ascii=False).encode()
+        """Post a JSON body (or a form); return the HTTP status and the decoded answer."""
+        payload: Any = body if form else json.dumps(body, ensure_ascii=False).encode()
+        sent = headers if form else {**JSON_HEADERS, **headers} if headers else JSON_HEADERS
         # aiohttp reads timeout=None as "no timeout at all": pass the session's instead.
         limit = self.timeout if timeout is None else aiohttp.ClientTimeout(timeout, connect=5)
+        request = self._client().post(self.base + method, data=payload, headers=sent, timeout=limit)
+        return await self._answer(request)
+
+    async def get(
+        self, method: str, *, headers: dict[str, str] | None = None
+    ) -> tuple[int, dict[str, Any]]:
+        """Get a JSON answer; network trouble is transient, as for post."""
+        return await self._answer(self._client().get(self.base + method, headers=headers))
+
+    async def _answer(self, request: Any) -> tuple[int, dict[str, Any]]:
         try:
-            async with self._client().post(
-                self.base + method, data=payload, headers=JSON_HEADERS, timeout=limit
-            ) as response:
+            async with request as response:
                 status, content = response.status, await response.read()
         except TimeoutError as exc:
             reason = f"timed out waiting for {self.platform}"

@@ -39,6 +39,8 @@ COMMANDS = [
     BotCommand("profile", "Xem và sửa thông tin của anh/chị"),
     BotCommand("topics", "Chọn chủ đề muốn nhận"),
     BotCommand("stop", "Dừng nhận mọi tin"),
+    BotCommand("lienket", "Liên kết với tài khoản Zalo của anh/chị"),
+    BotCommand("sdt", "Số điện thoại để nhận tin qua Zalo"),
     BotCommand("forget", "Xoá toàn bộ dữ liệu của anh/chị"),
     BotCommand("help", "Hướng dẫn"),
 ]

@@ -16,12 +16,11 @@ import logging
 import re
 import time
 import unicodedata
-from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from typing import Any
 
-from bot.channels.base import FailureKind, Prepared, SendFailure
+from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
 from bot.channels.http import JsonClient
 from bot.conversation.events import EventKind, Inbound, Reply
 from bot.ratelimit import ChannelLimiter
@@ -116,7 +115,7 @@ class ZaloBotChannel:
     ) -> None:
         self.client, self._handle, self.poll_timeout = client, handle, poll_timeout
         self.limiter = limiter
-        self._seen: OrderedDict[str, None] = OrderedDict()  # message ids already answered
+        self._seen = SeenRefs()  # message ids already answered
         self._task: asyncio.Task[None] | None = None
 
     async def start(self, webhook_url: str | None = None, secret: str | None = None) -> None:
@@ -156,12 +155,8 @@ class ZaloBotChannel:
     async def process(self, update: dict[str, Any]) -> None:
         """Answer one update (from polling or a webhook); a replayed message is ignored."""
         event = to_inbound(update)
-        if event is None or (event.ref is not None and event.ref in self._seen):
+        if event is None or not self._seen.first_time(event.ref):
             return
-        if event.ref is not None:  # without an id there is nothing to recognise a replay by
-            self._seen[event.ref] = None
-            while len(self._seen) > 10_000:
-                self._seen.popitem(last=False)
         try:
             replies = await self._handle(event)
             for reply in replies:

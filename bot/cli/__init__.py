@@ -170,5 +170,7 @@ def area_find(name: str, province: str | None) -> None:
 
 
 from bot.cli.broadcast import broadcast  # noqa: E402  (registers on the group defined above)
+from bot.cli.zalo import zalo  # noqa: E402
 
 main.add_command(broadcast)
+main.add_command(zalo)

@@ -16,6 +16,7 @@ class EventKind(StrEnum):
     CHOICE = "choice"  # pressed a button (payload in `data`)
     OTHER = "other"  # sent something the bot cannot read (sticker, voice, ...)
     OUT_OF_RANGE = "out_of_range"  # typed a number that is not on the list shown
+    LEFT = "left"  # unfollowed or blocked the account: nothing can be sent to them any more
 
 
 @dataclass(frozen=True, slots=True)

@@ -11,9 +11,16 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
-from bot.conversation import flow, places, profile, registration  # noqa: F401 (they register steps)
+from bot.conversation import (  # noqa: F401 (they register steps)
+    flow,
+    linking,
+    places,
+    profile,
+    registration,
+)
 from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
 from bot.conversation.turn import Turn
+from db import people
 from db.subscribers import get_subscriber
 from db.textmatch import fold
 from messages import member as say
@@ -27,6 +34,10 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "topics": lambda turn: profile.edit(turn, "topics"),
     "forget": profile.ask_forget,
     "help": lambda turn: [Reply(say.HELP)],
+    "lienket": linking.link_command,
+    "link": linking.link_command,
+    "sdt": linking.phone_command,
+    "phone": linking.phone_command,
 }
 ANYTIME = {"prof": profile.on_profile}  # buttons valid whatever step the member is in
 
@@ -49,6 +60,8 @@ class MemberConversation:
         replies = self._route(turn)
         if turn.subscriber is not None:
             self._remember_options(turn, replies)
+            if turn.subscriber.person_id is not None:  # the same person on other channels
+                people.sync_person(session, turn.subscriber)
         return replies
 
     def _route(self, turn: Turn) -> list[Reply]:
@@ -60,6 +73,8 @@ class MemberConversation:
             return handler(turn)
         if event.kind == EventKind.CHOICE:
             return self._choice(turn)
+        if event.kind == EventKind.LEFT:
+            return profile.left(turn)
         if event.kind == EventKind.OUT_OF_RANGE:
             shown = tuple(stored_options(turn.data))
             return [Reply(say.pick_a_number(event.text.strip(), len(shown)), shown)]

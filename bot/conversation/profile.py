@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from bot.conversation.events import Choice, Reply
+from bot.conversation.events import Choice, Option, Reply
 from bot.conversation.flow import CHOICES, PROMPTS, advance, is_registered, missing_steps
 from bot.conversation.registration import prompt_consent
 from bot.conversation.turn import Turn
 from db.cooperatives import by_public_code
 from db.models import Subscriber, SubscriberStatus, Topic
+from db.people import forget_person, reroute_unreachable, siblings
 from db.subscribers import add_feedback, count_feedback, create_pending, forget_subscriber
+from messages import linking as say_link
 from messages import member as say
 
 STATUS_LABELS = {
@@ -69,6 +71,15 @@ def stop(turn: Turn) -> list[Reply]:
     return [Reply(say.STOPPED)]
 
 
+def left(turn: Turn) -> list[Reply]:
+    """Note that the member unfollowed: nothing can reach them there until they come back."""
+    member = turn.subscriber
+    if member is not None and member.status == SubscriberStatus.ACTIVE:
+        member.status = SubscriberStatus.BLOCKED
+        reroute_unreachable(turn.session, [member.id])
+    return []
+
+
 def ask_forget(turn: Turn) -> list[Reply]:
     """Ask for confirmation before deleting everything."""
     if turn.subscriber is None:
@@ -84,7 +95,7 @@ def ask_forget(turn: Turn) -> list[Reply]:
 def on_forget(turn: Turn, choice: Choice) -> list[Reply]:
     """Delete the member's data, or go back to where they were."""
     if choice.value == "yes":
-        forget_subscriber(turn.session, turn.member)
+        forget_person(turn.session, turn.member)
         turn.subscriber = None
         return [Reply(say.FORGOTTEN)]
     data = turn.data
@@ -104,7 +115,7 @@ def show_profile(turn: Turn) -> list[Reply]:
         if member.status != SubscriberStatus.ACTIVE
         else Choice("prof", "stop").option(say.PROFILE_STOP)
     )
-    options = (
+    options: tuple[Option, ...] = (
         Choice("prof", "area").option(say.PROFILE_EDIT_AREA),
         Choice("prof", "role").option(say.PROFILE_EDIT_ROLE),
         Choice("prof", "coop").option(say.PROFILE_EDIT_COOP),
@@ -112,6 +123,8 @@ def show_profile(turn: Turn) -> list[Reply]:
         toggle,
         Choice("prof", "forget").option(say.PROFILE_FORGET),
     )
+    if member.person_id is not None and not member.preferred:
+        options = (*options, Choice("link", "here").option(say_link.LINK_HERE))
     return [Reply(say.profile(_fields(turn, member)), options, columns=2)]
 
 
@@ -119,9 +132,13 @@ def _fields(turn: Turn, member: Subscriber) -> list[tuple[str, str]]:
     area = member.area
     province = area.parent.name if area is not None and area.parent else ""
     consent = say.date_vi(member.consent_at, turn.tz) if member.consent_at else "chưa"
+    linked = [member, *siblings(turn.session, member)]
+    preferred = next((s for s in linked if s.preferred), member)
     return [
         ("Tên", member.display_name or "(không có)"),
-        ("Kênh", member.channel.value.replace("_", " ").title()),
+        ("Kênh", say_link.CHANNEL_NAMES[member.channel]),
+        ("Nhận tin qua", say_link.CHANNEL_NAMES[preferred.channel]),
+        ("Số điện thoại", say_link.national(member.phone) if member.phone else "(không)"),
         ("Địa bàn", f"{area.name}, {province}" if area else "(chưa chọn)"),
         ("Vai trò", say.ROLE_LABELS[member.role] if member.role else "(chưa chọn)"),
         ("Hợp tác xã", member.cooperative.name if member.cooperative else "(không)"),

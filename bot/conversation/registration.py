@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from bot.conversation import linking
 from bot.conversation.events import Choice, Option, Reply
 from bot.conversation.flow import CHOICES, PROMPTS, TEXT_STEPS, advance, missing_steps
 from bot.conversation.turn import Turn
@@ -41,7 +42,10 @@ def on_consent(turn: Turn, choice: Choice) -> list[Reply]:
             "how": event.kind.value,
         },
     )
+    member.consent_at = turn.now
     member.display_name = event.display_name
+    if turn.data.get("link"):  # came with a code from their other channel: take that profile
+        return linking.after_consent(turn)
     notes = _apply_invite(turn, turn.data.get("invite"))
     turn.set_state("consent", todo=missing_steps(member))
     return [*notes, *advance(turn)]

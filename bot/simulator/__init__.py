@@ -7,8 +7,9 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from bot.simulator.telegram_api import FakeTelegram
     from bot.simulator.telegram_state import Call
+    from bot.simulator.zalo_oa_api import FakeZaloOA
 
-__all__ = ["Call", "FakeTelegram"]
+__all__ = ["Call", "FakeTelegram", "FakeZaloOA"]
 
 
 def __getattr__(name: str) -> Any:
@@ -21,4 +22,8 @@ def __getattr__(name: str) -> Any:
         from bot.simulator.telegram_state import Call
 
         return Call
+    if name == "FakeZaloOA":
+        from bot.simulator.zalo_oa_api import FakeZaloOA
+
+        return FakeZaloOA
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

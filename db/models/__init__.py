@@ -10,6 +10,7 @@ from db.models.broadcast import (
     DeliveryStatus,
 )
 from db.models.cooperative import Cooperative, CooperativeKind
+from db.models.link import LinkCode, OAuthToken
 from db.models.member import (
     Channel,
     Consent,
@@ -41,7 +42,9 @@ __all__ = [
     "FeedbackStatus",
     "FormerArea",
     "FormerAreaLevel",
+    "LinkCode",
     "MetaValue",
+    "OAuthToken",
     "Role",
     "Staff",
     "StaffRole",

@@ -43,6 +43,7 @@ class DeliveryStatus(StrEnum):
     FAILED = "failed"  # will not be sent (reason in error)
     SKIPPED = "skipped"  # the subscriber stopped, was blocked or deleted after the snapshot
     EXPIRED = "expired"  # not sent before the broadcast's expiry; dropped, not sent late
+    OUTSIDE_WINDOW = "outside_window"  # the platform's rules forbid sending to them now (Zalo)
 
 
 PENDING_DELIVERY = (DeliveryStatus.QUEUED, DeliveryStatus.ERRORED)
@@ -51,6 +52,7 @@ FINAL_DELIVERY = (
     DeliveryStatus.FAILED,
     DeliveryStatus.SKIPPED,
     DeliveryStatus.EXPIRED,
+    DeliveryStatus.OUTSIDE_WINDOW,
 )
 
 
@@ -109,5 +111,8 @@ class Delivery(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     error: Mapped[str | None] = mapped_column(
         String(300), comment="why it failed; on a sent row, the last problem before it went"
+    )
+    via: Mapped[str | None] = mapped_column(
+        String(16), comment="how a Zalo OA message went when not free: promotion (paid) or zns"
     )
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
@@ -80,6 +80,18 @@ class Subscriber(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     last_seen_at: Mapped[datetime | None]
     stopped_at: Mapped[datetime | None]
+    person_id: Mapped[int | None] = mapped_column(
+        index=True, comment="shared by one person's subscribers on several channels"
+    )
+    preferred: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        comment="receives broadcasts for the person: one of a person's subscribers",
+    )
+    phone: Mapped[str | None] = mapped_column(
+        String(16), comment="84xxxxxxxxx, kept only with consent to be reached by it (ZNS)"
+    )
+    phone_consent_at: Mapped[datetime | None]
     conv_state: Mapped[str] = mapped_column(
         String(32), default="idle", comment="the conversation step awaiting this member's answer"
     )
