@@ -109,6 +109,11 @@ class WebServer:
                 self._task.result()  # raises why it could not start (port taken, ...)
             await asyncio.sleep(0.02)
 
+    @property
+    def port(self) -> int:
+        """Return the port listened on (the one chosen when configured as 0)."""
+        return int(self.server.servers[0].sockets[0].getsockname()[1])
+
     async def stop(self) -> None:
         """Stop accepting requests and wait for the server to close."""
         self.server.should_exit = True
