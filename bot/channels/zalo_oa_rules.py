@@ -19,6 +19,8 @@ from bot.channels.base import Prepared
 from db.models import DeliveryStatus
 from db.outbox import Claimed, Outcome
 
+PROMOTION_HEADER = 100  # characters in a promotion message's header line
+
 
 class Way(StrEnum):
     """How a message goes to a Zalo OA follower."""
@@ -109,6 +111,28 @@ class ZnsTemplate:
         return {"phone": phone, "template_id": self.template_id, "template_data": data}
 
 
+def promotion(message: dict[str, Any]) -> dict[str, Any]:
+    """Rewrite a consultation message as Zalo's promotion template: header, text, banner."""
+    text = str(message.get("text", ""))
+    head, _, rest = text.partition("\n")
+    if len(head) > PROMOTION_HEADER:
+        head, rest = head[: PROMOTION_HEADER - 1] + "…", text
+    elements: list[dict[str, Any]] = [{"type": "header", "content": head}]
+    if rest.strip():
+        elements.append({"type": "text", "align": "left", "content": rest.strip()})
+    payload = message.get("attachment", {}).get("payload", {})
+    if payload.get("template_type") == "media":
+        elements.insert(0, {"type": "banner", "image_url": payload["elements"][0]["url"]})
+    promoted: dict[str, Any] = {
+        "template_type": "promotion",
+        "language": "VI",
+        "elements": elements,
+    }
+    if payload.get("buttons"):
+        promoted["buttons"] = payload["buttons"]
+    return {"attachment": {"type": "template", "payload": promoted}}
+
+
 class ZaloOAGate:
     """Apply the rules to each claimed delivery: the way it goes, a wait, or outside_window."""
 
@@ -131,7 +155,8 @@ class ZaloOAGate:
         if verdict.way == Way.CONSULTATION:
             return prepared
         if verdict.way == Way.PROMOTION:
-            return replace(prepared, method="promotion", via="promotion")
+            message = promotion(prepared.body.get("message", {}))
+            return Prepared("promotion", {"message": message}, via="promotion")
         text = str(prepared.body.get("message", {}).get("text", ""))
         assert self.zns is not None and item.phone is not None  # decide() chose ZNS
         return Prepared("zns", self.zns.body(item.phone, text, item.name), via="zns")

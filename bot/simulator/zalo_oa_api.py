@@ -31,6 +31,7 @@ from bot.simulator.zalo_oa_state import (
     DEFAULT_DISPLAY_NAME,
     MAX_BUTTON_TITLE,
     MAX_BUTTONS,
+    MAX_PROMOTION_HEADER,
     MAX_TEXT,
     ZaloOAState,
     oa_error,
@@ -149,7 +150,7 @@ class FakeZaloOA(ZaloOAState, ServedFake):
     def _promote(self, body: dict | None) -> dict:
         user_id = _recipient(body)
         self.check_fault(user_id)
-        content = _content(body)
+        content = _promotion(body)
         self.check_promotion(user_id)
         return _sent(self.store("promotion", user_id, content))
 
@@ -272,6 +273,32 @@ def _content(body: dict | None) -> dict:
     if text is not None and text_length(text) > MAX_TEXT:
         raise oa_error(-210)
     return content
+
+
+def _promotion(body: dict | None) -> dict:
+    """Read a promotion template (banner, header, text, buttons); -201 or -210 as Zalo."""
+    message = body.get("message") if body is not None else None
+    attachment = message.get("attachment") if isinstance(message, dict) else None
+    payload = attachment.get("payload") if isinstance(attachment, dict) else None
+    if not isinstance(_recipient(body), str) or not isinstance(payload, dict):
+        raise oa_error(-201)
+    elements = payload.get("elements")
+    if payload.get("template_type") != "promotion" or not isinstance(elements, list):
+        raise oa_error(-201)
+    parts = {e.get("type"): e for e in elements if isinstance(e, dict)}
+    header = parts.get("header", {}).get("content")
+    if not isinstance(header, str) or not header or len(parts) != len(elements):
+        raise oa_error(-201)
+    body_text = parts.get("text", {}).get("content", "")
+    if text_length(header) > MAX_PROMOTION_HEADER or text_length(body_text) > MAX_TEXT:
+        raise oa_error(-210)
+    content: dict[str, Any] = {"text": "\n".join(t for t in (header, body_text) if t)}
+    if "banner" in parts:
+        content["image"] = parts["banner"].get("image_url")
+    buttons = payload.get("buttons") or []
+    if len(buttons) > MAX_BUTTONS or not all(_is_button(b) for b in buttons):
+        raise oa_error(-210 if len(buttons) > MAX_BUTTONS else -201)
+    return {**content, "buttons": buttons}
 
 
 def _attachment(attachment: Any, text: str | None) -> dict:

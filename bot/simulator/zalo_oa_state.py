@@ -30,6 +30,7 @@ NIGHT = (day_time(22), day_time(7))  # no promotion from 22:00 to 07:00, local t
 MAX_TEXT = 2000  # composed (NFC) characters
 MAX_BUTTONS = 5
 MAX_BUTTON_TITLE = 100
+MAX_PROMOTION_HEADER = 100  # a promotion message's header line
 ACCESS_TOKEN_TTL = 90_000  # 25 h
 REFRESH_TOKEN_TTL = 90 * 86400
 CODE_TTL = 600

@@ -296,7 +296,8 @@ async def test_paid_promotion_waits_for_the_morning(
     await broadcast_done_id(sessions, clock, broadcast_id)
     row = deliveries(sessions, broadcast_id)["u-3days"]
     assert row.status == DeliveryStatus.SENT and row.via == "promotion"
-    assert oa.messages("u-3days")[-1]["mode"] == "promotion"
+    promoted = oa.messages("u-3days")[-1]
+    assert promoted["mode"] == "promotion" and promoted["text"] == "Tin thị trường"
 
 
 async def test_token_refresh_rotates_and_saves_the_pair_before_use(

@@ -302,6 +302,18 @@ async def test_malformed_json_answers_201(oa: FakeZaloOA, connected: Client) -> 
         assert await response.json() == error(-201, "Parameters are invalid")
 
 
+PROMO = {
+    "attachment": {
+        "type": "template",
+        "payload": {
+            "template_type": "promotion",
+            "language": "VI",
+            "elements": [{"type": "header", "content": "OCOP"}],
+        },
+    }
+}
+
+
 async def test_promotion_by_day_only_and_within_the_quota(clock: Clock, client: Client) -> None:
     async with FakeZaloOA(clock=clock, promotion_quota=2) as oa:
         client.oa, client.token = oa, oa.issue_tokens()["access_token"]
@@ -309,20 +321,24 @@ async def test_promotion_by_day_only_and_within_the_quota(clock: Clock, client: 
         night = error(-235, "Promotion messages are not allowed between 22:00 and 07:00")
         for hour in (22, 23.5, 3, 6.99):
             clock.now = MORNING + (hour - 10) * HOUR
-            assert await client.send(PROMOTION, USER, {"text": "OCOP"}) == night
+            assert await client.send(PROMOTION, USER, PROMO) == night
         clock.now = MORNING + (7 - 10) * HOUR
-        assert (await client.send(PROMOTION, USER, {"text": "OCOP"}))["error"] == 0
+        assert (await client.send(PROMOTION, USER, PROMO))["error"] == 0
         clock.now = MORNING + 11 * HOUR  # 21:00
-        assert (await client.send(PROMOTION, USER, {"text": "OCOP"}))["error"] == 0
-        assert await client.send(PROMOTION, USER, {"text": "OCOP"}) == error(-211, "Out of quota")
+        assert (await client.send(PROMOTION, USER, PROMO))["error"] == 0
+        assert await client.send(PROMOTION, USER, PROMO) == error(-211, "Out of quota")
         clock.now = MORNING + DAY  # a new local day, a new quota
-        assert (await client.send(PROMOTION, USER, {"text": "OCOP"}))["error"] == 0
+        assert (await client.send(PROMOTION, USER, PROMO))["error"] == 0
         clock.now = MORNING + 5 * DAY
         client.token = oa.issue_tokens()["access_token"]  # the first expired after 25 h
-        assert (await client.send(PROMOTION, USER, {"text": "OCOP"}))["error"] == -230
+        assert (await client.send(PROMOTION, USER, PROMO))["error"] == -230
         oa.add_user("6", followed=False)
-        assert (await client.send(PROMOTION, "6", {"text": "OCOP"}))["error"] == -213
+        assert (await client.send(PROMOTION, "6", PROMO))["error"] == -213
         assert [m["mode"] for m in oa.messages()] == ["promotion"] * 3
+        assert oa.messages()[0]["text"] == "OCOP"
+        clock.now = MORNING + 5 * DAY - 4 * DAY
+        plain = await client.send(PROMOTION, USER, {"text": "OCOP"})  # not the promotion shape
+        assert plain["error"] == -201
 
 
 async def test_zns_template_messages(clock: Clock, client: Client) -> None:
