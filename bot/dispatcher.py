@@ -230,8 +230,9 @@ class Dispatcher:
             ready = self._hand_back(item) if stopping else self._ready(route, item)
             if not isinstance(ready, Outcome) and not prepaid:
                 prepaid = min(chunk, len(claimed) - index)
-                if not await self._take(route, prepaid):
-                    ready, prepaid = self._hand_back(item), 0
+                held = await self._take(route, prepaid)
+                if held is not None:
+                    ready, prepaid = self._hand_back(item, held), 0
             if isinstance(ready, Outcome):
                 done.append(ready)
                 continue
@@ -252,24 +253,30 @@ class Dispatcher:
             return True
         return bool(done) and self.monotonic() - self._flushed >= self.policy.record_seconds
 
-    def _hand_back(self, item: Claimed) -> Outcome:
+    def _hand_back(self, item: Claimed, after: float = 0.0) -> Outcome:
         """Return a claimed delivery to the queue unsent, without spending an attempt."""
         return Outcome(
             item.delivery_id,
             DeliveryStatus.QUEUED,
             refund_attempt=True,
-            next_attempt_at=self.clock(),
+            next_attempt_at=self.clock() + timedelta(seconds=after),
         )
 
-    async def _take(self, route: Route, tokens: int) -> bool:
-        """Wait for the bucket to give `tokens`; False if the dispatcher is told to stop."""
+    async def _take(self, route: Route, tokens: int) -> float | None:
+        """Wait for the bucket to give `tokens` (None); else how long to hand the rest back for.
+
+        A channel paused for longer than a batch (a long 429, a Zalo OA token being renewed)
+        hands its deliveries back for that long rather than holding up the other channels.
+        """
         while (wait := route.limiter.bucket.delay(self.monotonic(), tokens)) > 0:
-            try:  # a long 429 pause must not hold up shutdown
+            if wait > self.policy.batch_seconds:
+                return wait
+            try:  # a pause must not hold up shutdown
                 await asyncio.wait_for(self._stopping.wait(), wait)
-                return False
+                return 0.0
             except TimeoutError:
                 pass
-        return True
+        return None
 
     def _ready(self, route: Route, item: Claimed) -> Prepared | Outcome:
         """Return the request for this recipient, or the outcome that makes it unneeded."""
@@ -369,6 +376,14 @@ class Dispatcher:
                 return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=reason)
             case FailureKind.OUTSIDE_WINDOW:  # the platform saw it otherwise than we did
                 return Outcome(item.delivery_id, DeliveryStatus.OUTSIDE_WINDOW, error=reason)
+            case FailureKind.UNAVAILABLE:  # e.g. the Zalo OA token is being renewed
+                return Outcome(
+                    item.delivery_id,
+                    DeliveryStatus.QUEUED,
+                    refund_attempt=True,
+                    next_attempt_at=now + timedelta(seconds=failure.retry_after),
+                    error=reason,
+                )
             case FailureKind.QUOTA:
                 log.warning("%s quota used up: %s; trying again later", item.channel, reason)
                 return Outcome(

@@ -135,8 +135,9 @@ class TokenKeeper:
                 return token
             try:
                 return await self._renew()
-            except TokenProblem as problem:
-                raise SendFailure(FailureKind.TRANSIENT, str(problem)) from problem
+            except TokenProblem as problem:  # deliveries wait, no attempt spent
+                wait = COOL_DOWN.total_seconds()
+                raise SendFailure(FailureKind.UNAVAILABLE, str(problem), retry_after=wait) from None
 
     def forget(self, token: str) -> None:
         """Drop a token Zalo called invalid or expired, so the next call renews it."""

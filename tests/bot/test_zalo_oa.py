@@ -333,17 +333,34 @@ async def test_refresh_failure_alerts_the_admins_once_and_sends_wait(
 ) -> None:
     telegram.add_chat(ADMIN)
     await running()
-    oa.fail_refresh()
-    clock.advance(hours=25)
-    assert await oa.follow("881005") == 200
+    oa.fail_refresh(times=1)
+    clock.advance(hours=25)  # the access token has run out; its renewal will fail once
+    with sessions.begin() as session:
+        [member_id] = add_subscribers(
+            session, [1], area_id=commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+        )
+        member = session.get(Subscriber, member_id)
+        member.channel, member.chat_id, member.last_seen_at = Channel.ZALO_OA, "u-w", clock()
+        oa.add_user("u-w", interacted_at=clock().timestamp())
+        now = clock()
+        broadcast_id = create_broadcast(
+            session, text="Tin chờ", audience=Audience(), send_at=now, created_by="t", now=now
+        ).id
     alert = await telegram.next_message(ADMIN)
     assert "Không gia hạn được quyền gửi tin của Zalo OA" in alert["text"]
     assert "outreach zalo connect" in alert["text"]
-    assert await oa.send_text("881005", "/start") == 200
-    await asyncio.sleep(0.3)
-    assert not oa.messages("881005") and len(telegram.messages(ADMIN)) == 1
+    await asyncio.sleep(1.0)
+    row = deliveries(sessions, broadcast_id)["u-w"]
+    assert row.status == DeliveryStatus.QUEUED and row.attempts == 0  # waiting, not spent
+    assert not oa.messages("u-w")
     with sessions() as session:
         assert "Invalid refresh token" in (session.get(OAuthToken, "zalo_oa").last_error or "")
+    clock.advance(minutes=6)  # after the cool-down the renewal is tried again, and works
+    await broadcast_done_id(sessions, clock, broadcast_id)
+    assert deliveries(sessions, broadcast_id)["u-w"].status == DeliveryStatus.SENT
+    assert len(telegram.messages(ADMIN)) == 1  # told once
+    with sessions() as session:
+        assert session.get(OAuthToken, "zalo_oa").last_error is None
 
 
 async def test_one_person_on_telegram_and_zalo_gets_each_broadcast_once(
