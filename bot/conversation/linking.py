@@ -72,7 +72,8 @@ def after_consent(turn: Turn) -> list[Reply]:
         return [Reply(say.LINK_SAME_CHANNEL), *_not_linked(turn)]
     people.link(turn.session, owner, member)
     turn.set_state("idle")
-    preferred = next(s for s in [owner, *people.siblings(turn.session, owner)] if s.preferred)
+    linked = [owner, *people.siblings(turn.session, owner)]
+    preferred = next((s for s in linked if s.preferred), owner)
     options = (
         Choice("link", "here").option(say.LINK_HERE),
         Choice("link", "keep").option(say.LINK_KEEP),

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
@@ -160,6 +160,19 @@ async def broadcast_done(sessions: sessionmaker[Session], clock: FakeClock, text
     return broadcast_id
 
 
+def add_oa_member(
+    session: Session, oa: FakeZaloOA, user: str, seen_at: datetime, chat_number: int = 1
+) -> Subscriber:
+    """Insert a registered member who follows the OA and last wrote at `seen_at`."""
+    area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+    [member_id] = add_subscribers(session, [chat_number], area_id=area)
+    member = session.get(Subscriber, member_id)
+    assert member is not None
+    member.channel, member.chat_id, member.last_seen_at = Channel.ZALO_OA, user, seen_at
+    oa.add_user(user, interacted_at=seen_at.timestamp())
+    return member
+
+
 def deliveries(sessions: sessionmaker[Session], broadcast_id: int) -> dict[str, Delivery]:
     """Map chat ids to their delivery rows."""
     with sessions() as session:
@@ -242,15 +255,9 @@ async def test_outside_window_and_the_zns_fallback(
     await running(zalo_zns_template_id="ZNS-01", zalo_zns_text_param="noi_dung")
     oa.add_zns_template("ZNS-01", ["noi_dung", "customer_name"])
     with sessions.begin() as session:
-        area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
-        ids = add_subscribers(session, [1, 2, 3], area_id=area)
         for n, (user, days) in enumerate([("u-now", 0.5), ("u-old", 3), ("u-phone", 10)]):
-            member = session.get(Subscriber, ids[n])
-            member.channel, member.chat_id = Channel.ZALO_OA, user
-            member.last_seen_at = clock() - timedelta(days=days)
-            oa.add_user(user, interacted_at=(clock() - timedelta(days=days)).timestamp())
-        phoned = session.get(Subscriber, ids[2])
-        phoned.phone, phoned.phone_consent_at = "84912345678", clock()
+            member = add_oa_member(session, oa, user, clock() - timedelta(days=days), n)
+        member.phone, member.phone_consent_at = "84912345678", clock()
         oa.set_phone("u-phone", "84912345678")
     sent = await broadcast_done(sessions, clock, "Hội nghị HTX ngày 15/12")
     rows = deliveries(sessions, sent)
@@ -272,12 +279,7 @@ async def test_paid_promotion_waits_for_the_morning(
     clock.advance(hours=16)  # 23:30 in Hà Nội
     await running(zalo_oa_promotion=True)
     with sessions.begin() as session:
-        area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
-        [member_id] = add_subscribers(session, [1], area_id=area)
-        member = session.get(Subscriber, member_id)
-        member.channel, member.chat_id = Channel.ZALO_OA, "u-3days"
-        member.last_seen_at = clock() - timedelta(days=3)
-        oa.add_user("u-3days", interacted_at=member.last_seen_at.timestamp())
+        add_oa_member(session, oa, "u-3days", clock() - timedelta(days=3))
         now = clock()
         broadcast_id = create_broadcast(
             session,
@@ -336,12 +338,7 @@ async def test_refresh_failure_alerts_the_admins_once_and_sends_wait(
     oa.fail_refresh(times=1)
     clock.advance(hours=25)  # the access token has run out; its renewal will fail once
     with sessions.begin() as session:
-        [member_id] = add_subscribers(
-            session, [1], area_id=commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
-        )
-        member = session.get(Subscriber, member_id)
-        member.channel, member.chat_id, member.last_seen_at = Channel.ZALO_OA, "u-w", clock()
-        oa.add_user("u-w", interacted_at=clock().timestamp())
+        add_oa_member(session, oa, "u-w", clock())
         now = clock()
         broadcast_id = create_broadcast(
             session, text="Tin chờ", audience=Audience(), send_at=now, created_by="t", now=now
