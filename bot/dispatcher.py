@@ -243,7 +243,10 @@ class Dispatcher:
                 self._flushed = self.monotonic()
                 await asyncio.to_thread(self._record, batch)
             await slots.acquire()
-            route.limiter.sent(item.chat_id, self.monotonic())
+            now = self.monotonic()
+            route.limiter.sent(item.chat_id, now)
+            if ready.parts > 1:  # a long text goes as several messages: each counts
+                route.limiter.bucket.force(now, ready.parts - 1)
             tasks.append(asyncio.create_task(self._send_one(route, item, ready, slots, done)))
         await asyncio.gather(*tasks)
 

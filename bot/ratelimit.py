@@ -47,10 +47,10 @@ class TokenBucket:
             return 0.0
         return (tokens - self.tokens) / self.rate
 
-    def force(self, now: float) -> None:
-        """Take a token even if none is left (priority sends); bulk sends then wait longer."""
+    def force(self, now: float, tokens: int = 1) -> None:
+        """Take tokens even if none are left (priority sends); bulk sends then wait longer."""
         self._refill(now)
-        self.tokens -= 1
+        self.tokens -= tokens
 
     def pause(self, now: float, seconds: float) -> None:
         """Send nothing for `seconds` (the platform's retry_after) and start again empty."""

@@ -5,12 +5,21 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import StrictUndefined, Template, TemplateError, meta
+from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
+
+from messages.filters import FILTERS
 
 # One environment for the whole product. Autoescape turns <, >, & and quotes from data into
 # entities, which is exactly what Telegram's HTML parse mode needs.
-ENVIRONMENT = SandboxedEnvironment(autoescape=True, undefined=StrictUndefined)
+ENVIRONMENT = SandboxedEnvironment(
+    autoescape=True,
+    undefined=StrictUndefined,
+    loader=PackageLoader("messages", "templates"),
+    trim_blocks=True,
+    lstrip_blocks=True,
+)
+ENVIRONMENT.filters.update(FILTERS)
 
 SAMPLE_SUBSCRIBER = {
     "name": "Nguyễn Văn An",

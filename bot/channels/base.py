@@ -44,6 +44,13 @@ class Prepared:
     method: str
     body: dict[str, Any] = field(default_factory=dict)
     via: str | None = None  # recorded on the delivery when it went a paid way (Zalo OA)
+    # Further messages of the same delivery (a text too long for one), sent after the first.
+    follow_ups: tuple[dict[str, Any], ...] = ()
+
+    @property
+    def parts(self) -> int:
+        """Return how many messages this delivery sends."""
+        return 1 + len(self.follow_ups)
 
 
 class SeenRefs:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from typing import Any
 
 from bot.channels.base import FailureKind, Prepared, SendFailure
 from bot.channels.http import JsonClient
 from db.models import Channel
+from messages.channels import caption_and_rest, split_text
+
+log = logging.getLogger(__name__)
 
 
 class TelegramSender:
@@ -28,34 +33,61 @@ class TelegramSender:
         paid_broadcast: bool = False,
         connections: int = 64,
         timeout: float = 15.0,
+        part_gap: float = 1.0,
     ) -> None:
         self.paid_broadcast = paid_broadcast
+        self.part_gap = part_gap
         self.http = JsonClient(
             f"{api_url}{token}/", "Telegram", connections=connections, timeout=timeout
         )
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
-        """Build sendMessage or sendPhoto with HTML text and link buttons."""
-        body: dict[str, Any] = {"parse_mode": "HTML"}
+        """Build sendMessage or sendPhoto with HTML text and link buttons; split what is long.
+
+        A text over 4,096 characters goes as several messages cut at paragraphs; a caption
+        over 1,024 leaves the photo with its first paragraph and the rest follows as text.
+        The buttons go under the last message.
+        """
+        common: dict[str, Any] = {"parse_mode": "HTML"}
+        if self.paid_broadcast:
+            common["allow_paid_broadcast"] = True
         if photo:
+            caption, rest = caption_and_rest(text)
+            first = {**common, "photo": photo, "caption": caption}
             method = "sendPhoto"
-            body |= {"photo": photo, "caption": text}
         else:
+            head, *rest = split_text(text)
+            first = {**common, "text": head, "link_preview_options": {"is_disabled": True}}
             method = "sendMessage"
-            body |= {"text": text, "link_preview_options": {"is_disabled": True}}
+        bodies = [first, *({**common, "text": part} for part in rest)]
         if buttons:
             rows = [[{"text": b["label"], "url": b["url"]}] for b in buttons]
-            body["reply_markup"] = {"inline_keyboard": rows}
-        if self.paid_broadcast:
-            body["allow_paid_broadcast"] = True
-        return Prepared(method, body)
+            bodies[-1]["reply_markup"] = {"inline_keyboard": rows}
+        return Prepared(method, bodies[0], follow_ups=tuple(bodies[1:]))
 
     async def send(self, chat_id: str, prepared: Prepared) -> str:
         """Send to one chat; raise SendFailure classified from Telegram's answer."""
         status, answer = await self.http.post(
             prepared.method, {"chat_id": int(chat_id), **prepared.body}
         )
-        return classify(status, answer)
+        first = classify(status, answer)
+        for body in prepared.follow_ups:  # the first went: what follows must not resend it
+            await self._follow_up(chat_id, body)
+        return first
+
+    async def _follow_up(self, chat_id: str, body: dict[str, Any]) -> None:
+        """Send the next part a second later (Telegram's pace per chat), retrying a little."""
+        for attempt in range(3):
+            await asyncio.sleep(self.part_gap)
+            status, answer = await self.http.post("sendMessage", {"chat_id": int(chat_id), **body})
+            try:
+                classify(status, answer)
+                return
+            except SendFailure as failure:
+                if failure.kind not in (FailureKind.RETRY_AFTER, FailureKind.TRANSIENT):
+                    break
+                await asyncio.sleep(min(failure.retry_after, 5.0) * (attempt + 1))
+        log.warning("a follow-up part to chat %s was not delivered; the first part was", chat_id)
 
     async def close(self) -> None:
         """Close the connection pool."""

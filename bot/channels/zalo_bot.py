@@ -25,6 +25,7 @@ from bot.channels.http import JsonClient
 from bot.conversation.events import EventKind, Inbound, Reply
 from bot.ratelimit import ChannelLimiter
 from db.models import Channel
+from messages.channels import split_text
 from messages.render import numbered_choices
 
 log = logging.getLogger(__name__)
@@ -181,22 +182,36 @@ class ZaloBotSender:
         self.client = client
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
-        """Build sendMessage or sendPhoto; HTML tags dropped, link buttons written as lines."""
+        """Build sendMessage or sendPhoto; HTML dropped, links as lines, long text in parts."""
         plain = strip_html(text)
         if buttons:
             plain += "\n\n" + "\n".join(f"{b['label']}: {b['url']}" for b in buttons)
+        first, *rest = split_plain(plain, MAX_TEXT)
+        follow_ups = tuple({"text": part} for part in rest)
         if photo:
-            return Prepared("sendPhoto", {"photo": photo, "caption": fit(plain)})
-        return Prepared("sendMessage", {"text": fit(plain)})
+            return Prepared("sendPhoto", {"photo": photo, "caption": first}, follow_ups=follow_ups)
+        return Prepared("sendMessage", {"text": first}, follow_ups=follow_ups)
 
     async def send(self, chat_id: str, prepared: Prepared) -> str:
-        """Send to one member and return Zalo's message id."""
+        """Send to one member (a long text as several messages); return Zalo's message id."""
         result = await self.client.call(prepared.method, {"chat_id": chat_id, **prepared.body})
+        for body in prepared.follow_ups:  # the first went: a failure here must not resend it
+            try:
+                await self.client.call("sendMessage", {"chat_id": chat_id, **body})
+            except SendFailure as failure:
+                log.warning("a follow-up part to a Zalo member failed: %s", failure)
+                break
         return str((result or {}).get("message_id", ""))
 
     async def close(self) -> None:
         """Close the client's connections."""
         await self.client.close()
+
+
+def split_plain(text: str, limit: int) -> list[str]:
+    """Split plain text (NFC) into messages of at most `limit`, at paragraphs where possible."""
+    escaped = html.escape(unicodedata.normalize("NFC", text), quote=False)
+    return [html.unescape(part) for part in split_text(escaped, limit)]
 
 
 def strip_html(text: str) -> str:

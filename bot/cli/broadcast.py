@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 import time
 from datetime import datetime
 from pathlib import Path
@@ -18,6 +17,7 @@ from db.base import utcnow
 from db.broadcasts import Progress, create_broadcast, move, progress
 from db.cooperatives import by_public_code
 from db.models import Area, AreaLevel, Broadcast, Cooperative, Delivery, DeliveryStatus, Role, Topic
+from messages.channels import caption_and_rest, split_text
 from messages.render import compile_text
 
 ROLES = [r.value for r in Role]
@@ -81,13 +81,16 @@ def _cooperative(session: Session, text: str) -> Cooperative:
     return found
 
 
+MAX_PARTS = 5  # a broadcast longer than five Telegram messages belongs on a web page
+
+
 def check_length(sample: str, photo: str | None) -> None:
-    """Refuse a message longer than Telegram takes (counted without HTML tags)."""
-    limit, what = (1024, "a photo caption") if photo else (4096, "a message")
-    length = len(re.sub(r"<[^>]+>", "", sample))
-    if length > limit:
+    """Refuse a message too long to read in a chat (it would go as more than five messages)."""
+    parts = len(caption_and_rest(sample)[1]) + 1 if photo else len(split_text(sample))
+    if parts > MAX_PARTS:
         raise UsageProblem(
-            f"the text is {length} characters; Telegram takes at most {limit} for {what}"
+            f"the text would go as {parts} Telegram messages (at most {MAX_PARTS}): "
+            "shorten it, or link to the full text with a button"
         )
 
 

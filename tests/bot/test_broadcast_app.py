@@ -135,3 +135,33 @@ async def test_kill_9_mid_broadcast_then_restart_reaches_everyone(
             ).all()
         )
     assert statuses == {DeliveryStatus.SENT: len(chats)}
+
+
+async def test_a_long_message_arrives_whole_in_parts_with_buttons_last(
+    app: object, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    paragraphs = [
+        f"<b>Điều {n}</b>\n" + "Hợp tác xã hoạt động theo Luật 2023. " * 80 for n in range(4)
+    ]
+    with sessions.begin() as session:
+        area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+        add_subscribers(session, [5001], area_id=area)
+        telegram.add_chat(5001)
+        now = utcnow()
+        broadcast_id = create_broadcast(
+            session,
+            text="\n\n".join(paragraphs),
+            audience=Audience(),
+            send_at=now,
+            created_by="test",
+            now=now,
+            buttons=[{"label": "Xem toàn văn", "url": "https://example.vn/luat"}],
+        ).id
+    await wait_done(sessions, broadcast_id, 20)
+    sent = [c for c in telegram.calls if c.method == "sendMessage" and c.status == 200]
+    texts = [c.params["text"] for c in sent]
+    assert len(texts) == 4 and all(len(t) <= 4096 for t in texts)
+    assert "\n\n".join(texts) == "\n\n".join(paragraphs).strip()  # nothing lost, in order
+    assert [("reply_markup" in c.params) for c in sent] == [False, False, False, True]
+    with sessions() as session:
+        assert session.get(Broadcast, broadcast_id).status == BroadcastStatus.DONE

@@ -250,8 +250,8 @@ def test_broadcast_commands(database_url: str, tmp_path: Path) -> None:
         (["--text", "x", "--commune", "my son"], "names repeat across provinces"),
         (["--text", "x", "--at", "mai 7h"], "is not a time like"),
         ([], "exactly one of --text or --file"),
-        (["--text", "dài " * 1400], "Telegram takes at most 4096 for a message"),
-        (["--text", "x" * 1100, "--photo", "https://example.org/a.jpg"], "at most 1024"),
+        (["--text", "dài " * 6000], "would go as 6 Telegram messages (at most 5)"),
+        (["--text", "x " * 12000, "--photo", "https://example.org/a.jpg"], "at most 5"),
     ]:
         bad = run("broadcast", "create", *args, env=env, cwd=tmp_path)
         assert bad.returncode == 2 and message in bad.stderr, (args, bad.stderr)
