@@ -110,7 +110,9 @@ class OutreachApp:
         self.clock = clock
         self.engine = create_db_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
-        self.conversation = MemberConversation(settings.tz)
+        self.conversation = MemberConversation(
+            settings.tz, phone=settings.zalo_oa and settings.zalo_zns_template_id is not None
+        )
         settings.require_channel()
         routes: dict[Channel, Route] = {}
         self.telegram: TelegramChannel | None = None

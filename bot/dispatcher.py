@@ -256,13 +256,14 @@ class Dispatcher:
             return True
         return bool(done) and self.monotonic() - self._flushed >= self.policy.record_seconds
 
-    def _hand_back(self, item: Claimed, after: float = 0.0) -> Outcome:
-        """Return a claimed delivery to the queue unsent, without spending an attempt."""
+    def _hand_back(self, item: Claimed, after: float = 0.0, reason: str | None = None) -> Outcome:
+        """Return a claimed delivery to the queue, due `after` seconds on; no attempt spent."""
         return Outcome(
             item.delivery_id,
             DeliveryStatus.QUEUED,
             refund_attempt=True,
             next_attempt_at=self.clock() + timedelta(seconds=after),
+            error=reason,
         )
 
     async def _take(self, route: Route, tokens: int) -> float | None:
@@ -293,12 +294,7 @@ class Dispatcher:
             )
         wait = route.limiter.chat_wait(item.chat_id, self.monotonic())
         if wait > 0:  # this chat just got a message: come back later, no attempt spent
-            return Outcome(
-                item.delivery_id,
-                DeliveryStatus.QUEUED,
-                refund_attempt=True,
-                next_attempt_at=now + timedelta(seconds=wait),
-            )
+            return self._hand_back(item, wait)
         prepared = message.static.get(item.channel)
         if prepared is None:
             context = subscriber_context(item.name, item.commune, item.province, item.cooperative)
@@ -342,14 +338,7 @@ class Dispatcher:
                 log.warning(
                     "%s asked to wait %ss; the channel pauses", item.channel, failure.retry_after
                 )
-                later = now + timedelta(seconds=failure.retry_after)
-                return Outcome(
-                    item.delivery_id,
-                    DeliveryStatus.QUEUED,
-                    refund_attempt=True,
-                    next_attempt_at=later,
-                    error=reason,
-                )
+                return self._hand_back(item, failure.retry_after, reason)
             case FailureKind.BLOCKED:
                 return Outcome(
                     item.delivery_id,
@@ -380,22 +369,10 @@ class Dispatcher:
             case FailureKind.OUTSIDE_WINDOW:  # the platform saw it otherwise than we did
                 return Outcome(item.delivery_id, DeliveryStatus.OUTSIDE_WINDOW, error=reason)
             case FailureKind.UNAVAILABLE:  # e.g. the Zalo OA token is being renewed
-                return Outcome(
-                    item.delivery_id,
-                    DeliveryStatus.QUEUED,
-                    refund_attempt=True,
-                    next_attempt_at=now + timedelta(seconds=failure.retry_after),
-                    error=reason,
-                )
+                return self._hand_back(item, failure.retry_after, reason)
             case FailureKind.QUOTA:
                 log.warning("%s quota used up: %s; trying again later", item.channel, reason)
-                return Outcome(
-                    item.delivery_id,
-                    DeliveryStatus.QUEUED,
-                    refund_attempt=True,
-                    next_attempt_at=now + self.policy.quota_wait,
-                    error=reason,
-                )
+                return self._hand_back(item, self.policy.quota_wait.total_seconds(), reason)
         if item.attempts >= self.policy.max_attempts:
             return Outcome(
                 item.delivery_id,

@@ -33,6 +33,10 @@ ASK_PHONE = (
     "Số này chỉ dùng để gửi tin qua Zalo khi không gửi được bằng tin nhắn thường."
 )
 BAD_PHONE = "Số “{typed}” không phải số di động Việt Nam. Anh/chị gõ lại, ví dụ: 0912 345 678."
+PHONE_NOT_USED = (
+    "Hiện chưa cần số điện thoại: tin đến anh/chị qua kênh này. "
+    "Chúng tôi không lưu số điện thoại khi chưa dùng đến."
+)
 PHONE_PURPOSE = "zns"
 PHONE_NOTICE_VERSION = "2026-11"
 PHONE_NOTICE = (

@@ -23,6 +23,7 @@ from bot.conversation.turn import Turn
 from db import people
 from db.subscribers import get_subscriber
 from db.textmatch import fold
+from messages import linking as say_link
 from messages import member as say
 
 log = logging.getLogger(__name__)
@@ -39,14 +40,18 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "sdt": linking.phone_command,
     "phone": linking.phone_command,
 }
+PHONE_COMMANDS = frozenset({"sdt", "phone"})
 ANYTIME = {"prof": profile.on_profile}  # buttons valid whatever step the member is in
 
 
 class MemberConversation:
     """The member conversation: one event in, the replies out, state kept on the subscriber."""
 
-    def __init__(self, tz: ZoneInfo) -> None:
+    def __init__(self, tz: ZoneInfo, *, phone: bool = False) -> None:
         self.tz = tz
+        # A phone number is asked for only when something uses it (a ZNS template): the law
+        # asks for no more personal data than the purpose needs.
+        self.phone = phone
 
     def handle(self, session: Session, event: Inbound, now: datetime) -> list[Reply]:
         """Handle one event inside the caller's unit of work and return what to answer."""
@@ -68,6 +73,8 @@ class MemberConversation:
         event = turn.event
         if event.kind == EventKind.COMMAND:
             handler = COMMANDS.get(event.command or "")
+            if event.command in PHONE_COMMANDS and not self.phone:
+                return [Reply(say_link.PHONE_NOT_USED)]
             if handler is None:
                 return [Reply(say.unknown_command(event.command or ""))]
             return handler(turn)
