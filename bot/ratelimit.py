@@ -81,6 +81,11 @@ class ChannelLimiter:
             horizon = now - self.per_chat_interval
             self.last_sent = {c: t for c, t in self.last_sent.items() if t > horizon}
 
+    def reply(self, chat_id: str, now: float) -> None:
+        """Count a reply to a member: it goes at once, and bulk sends make room after it."""
+        self.bucket.force(now)
+        self.sent(chat_id, now)
+
 
 class ConversationLimiter(BaseRateLimiter[None]):
     """python-telegram-bot limiter for conversation replies: never queued behind bulk sends."""
@@ -105,9 +110,7 @@ class ConversationLimiter(BaseRateLimiter[None]):
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
         """Debit the shared bucket for a send, and pause bulk sends if Telegram says 429."""
         if endpoint in SEND_METHODS:
-            now = self.clock()
-            self.limiter.bucket.force(now)
-            self.limiter.sent(str(data.get("chat_id")), now)
+            self.limiter.reply(str(data.get("chat_id")), self.clock())
         try:
             return await callback(*args, **kwargs)
         except RetryAfter as exc:

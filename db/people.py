@@ -33,6 +33,13 @@ def siblings(session: Session, member: Subscriber) -> list[Subscriber]:
     return list(session.scalars(query))
 
 
+def preferred(session: Session, member: Subscriber) -> Subscriber:
+    """Return the person's subscriber that broadcasts go to (the member when not linked)."""
+    if member.preferred:
+        return member
+    return next((s for s in siblings(session, member) if s.preferred), member)
+
+
 def issue_code(session: Session, member: Subscriber, now: datetime) -> str:
     """Make a six-digit code that links another channel to this member, valid 15 minutes."""
     session.execute(delete(LinkCode).where(LinkCode.expires_at <= now))

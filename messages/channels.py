@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Iterator
 
 TEXT_LIMIT = 4096
 CAPTION_LIMIT = 1024
@@ -22,7 +23,11 @@ def visible(markup: str) -> str:
 
 def units(markup: str) -> int:
     """Measure markup the way Telegram does: UTF-16 code units of the visible text."""
-    return len(visible(markup).encode("utf-16-le")) // 2
+    return _utf16(visible(markup))
+
+
+def _utf16(text: str) -> int:
+    return len(text.encode("utf-16-le")) // 2
 
 
 def split_text(markup: str, limit: int = TEXT_LIMIT) -> list[str]:
@@ -30,61 +35,65 @@ def split_text(markup: str, limit: int = TEXT_LIMIT) -> list[str]:
     if units(markup) <= limit:
         return [markup]
     parts: list[str] = []
-    current = ""
-    for piece in _pieces(markup, limit):
-        joined = f"{current}\n\n{piece}" if current else piece
-        if units(joined) <= limit:
-            current = joined
+    current, used = "", 0
+    for joiner, piece, size in _pieces(markup, limit):
+        if current and used + len(joiner) + size <= limit:
+            current, used = current + joiner + piece, used + len(joiner) + size
         else:
             parts.append(current)
-            current = piece
-    if current:
-        parts.append(current)
+            current, used = piece, size
+    parts.append(current)
     return [p for p in parts if p.strip()]
 
 
-def _pieces(markup: str, limit: int) -> list[str]:
-    """Cut into paragraphs, each short enough; an overlong one loses its markup to be cut."""
-    pieces: list[str] = []
+def _pieces(markup: str, limit: int) -> Iterator[tuple[str, str, int]]:
+    """Yield (what joined it to the text before, piece, its size), each piece short enough.
+
+    Paragraphs come whole when they fit, else line by line; an overlong line loses its
+    markup (cutting inside tags would break them) and is cut at spaces.
+    """
     for paragraph in markup.split("\n\n"):
-        if units(paragraph) <= limit:
-            pieces.append(paragraph)
+        size = units(paragraph)
+        if size <= limit:
+            yield "\n\n", paragraph, size
             continue
+        joiner = "\n\n"
         for line in paragraph.split("\n"):
-            if units(line) <= limit:
-                pieces.append(line)
-            else:  # cutting inside tags would break them: cut the plain text, escaped again
-                pieces += [
-                    html.escape(chunk, quote=False) for chunk in _words(visible(line), limit)
-                ]
-    return pieces
+            size = units(line)
+            if size <= limit:
+                yield joiner, line, size
+            else:
+                for chunk in _words(visible(line), limit):
+                    yield joiner, html.escape(chunk, quote=False), _utf16(chunk)
+                    joiner = " "
+            joiner = "\n"
 
 
 def _words(text: str, limit: int) -> list[str]:
     """Cut plain text at spaces (or anywhere, for a single overlong word) within the limit."""
     chunks: list[str] = []
-    current = ""
+    current, used = "", 0
     for word in text.split(" "):
-        while units(html.escape(word)) > limit:  # a "word" longer than a message
+        size = _utf16(word)
+        while size > limit:  # a "word" longer than a message
             cut = _fitting(word, limit)
             chunks.append(word[:cut])
             word = word[cut:]
-        joined = f"{current} {word}" if current else word
-        if units(html.escape(joined)) <= limit:
-            current = joined
+            size = _utf16(word)
+        if current and used + 1 + size <= limit:
+            current, used = f"{current} {word}", used + 1 + size
         else:
             chunks.append(current)
-            current = word
-    if current:
-        chunks.append(current)
-    return chunks
+            current, used = word, size
+    chunks.append(current)
+    return [c for c in chunks if c]
 
 
 def _fitting(word: str, limit: int) -> int:
     """Return how many characters of a word fit in `limit` units (emoji count two)."""
     used = 0
     for index, char in enumerate(word):
-        used += units(html.escape(char))
+        used += _utf16(char)
         if used > limit:
             return max(1, index)
     return len(word)

@@ -2,13 +2,24 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import insert, select
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
-from db.models import Area, Channel, Role, Subscriber, SubscriberStatus, SubscriberTopic, Topic
+from db.models import (
+    Area,
+    Broadcast,
+    BroadcastStatus,
+    Channel,
+    Role,
+    Subscriber,
+    SubscriberStatus,
+    SubscriberTopic,
+    Topic,
+)
 
 
 class FakeClock:
@@ -72,3 +83,22 @@ def add_subscribers(
     if topic_rows:
         session.execute(insert(SubscriberTopic), topic_rows)
     return ids
+
+
+async def wait_done(
+    sessions: sessionmaker[Session],
+    broadcast_id: int,
+    seconds: float = 20.0,
+    clock: FakeClock | None = None,
+) -> None:
+    """Wait until a broadcast is done; a fake clock, if given, moves on a second each look."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if clock is not None:  # a chat that just had a reply gets the broadcast a bit later
+            clock.advance(seconds=1)
+        with sessions() as session:
+            found = session.get(Broadcast, broadcast_id)
+            if found is not None and found.status == BroadcastStatus.DONE:
+                return
+        await asyncio.sleep(0.1)
+    raise AssertionError(f"broadcast {broadcast_id} not done in {seconds} s")

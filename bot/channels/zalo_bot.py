@@ -13,7 +13,6 @@ import asyncio
 import contextlib
 import html
 import logging
-import re
 import time
 import unicodedata
 from collections.abc import Awaitable, Callable
@@ -25,7 +24,7 @@ from bot.channels.http import JsonClient
 from bot.conversation.events import EventKind, Inbound, Reply
 from bot.ratelimit import ChannelLimiter
 from db.models import Channel
-from messages.channels import split_text
+from messages.channels import plain, split_text
 from messages.render import numbered_choices
 
 log = logging.getLogger(__name__)
@@ -162,9 +161,7 @@ class ZaloBotChannel:
             replies = await self._handle(event)
             for reply in replies:
                 if self.limiter is not None:  # replies go first; bulk sends make room
-                    now = time.monotonic()
-                    self.limiter.bucket.force(now)
-                    self.limiter.sent(event.chat_id, now)
+                    self.limiter.reply(event.chat_id, time.monotonic())
                 await self.client.call(
                     "sendMessage", {"chat_id": event.chat_id, "text": render(reply)}
                 )
@@ -183,10 +180,10 @@ class ZaloBotSender:
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
         """Build sendMessage or sendPhoto; HTML dropped, links as lines, long text in parts."""
-        plain = strip_html(text)
+        text = plain(text)
         if buttons:
-            plain += "\n\n" + "\n".join(f"{b['label']}: {b['url']}" for b in buttons)
-        first, *rest = split_plain(plain, MAX_TEXT)
+            text += "\n\n" + "\n".join(f"{b['label']}: {b['url']}" for b in buttons)
+        first, *rest = split_plain(text, MAX_TEXT)
         follow_ups = tuple({"text": part} for part in rest)
         if photo:
             return Prepared("sendPhoto", {"photo": photo, "caption": first}, follow_ups=follow_ups)
@@ -212,8 +209,3 @@ def split_plain(text: str, limit: int) -> list[str]:
     """Split plain text (NFC) into messages of at most `limit`, at paragraphs where possible."""
     escaped = html.escape(unicodedata.normalize("NFC", text), quote=False)
     return [html.unescape(part) for part in split_text(escaped, limit)]
-
-
-def strip_html(text: str) -> str:
-    """Turn the Telegram HTML our templates produce into plain text."""
-    return html.unescape(re.sub(r"<[^>]+>", "", text))

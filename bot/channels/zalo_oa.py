@@ -23,11 +23,12 @@ from typing import Any
 
 from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
 from bot.channels.http import JsonClient
-from bot.channels.zalo_bot import fit, strip_html
+from bot.channels.zalo_bot import fit
 from bot.channels.zalo_oa_tokens import TokenKeeper
 from bot.conversation.events import EventKind, Inbound, Reply
 from bot.ratelimit import ChannelLimiter
 from db.models import Channel
+from messages.channels import plain
 from messages.render import numbered_choices
 
 log = logging.getLogger(__name__)
@@ -193,9 +194,7 @@ class ZaloOAChannel:
         try:
             for reply in await self._handle(inbound):
                 if self.limiter is not None:  # replies go first; bulk sends make room
-                    now = time.monotonic()
-                    self.limiter.bucket.force(now)
-                    self.limiter.sent(inbound.chat_id, now)
+                    self.limiter.reply(inbound.chat_id, time.monotonic())
                 body = {"recipient": {"user_id": inbound.chat_id}, "message": render(reply)}
                 await self.client.call("v3.0/oa/message/cs", body)
         except SendFailure as failure:
@@ -213,7 +212,7 @@ class ZaloOASender:
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
         """Build a consultation message: plain text, link buttons, a photo with its caption."""
-        message: dict[str, Any] = {"text": fit(strip_html(text))}
+        message: dict[str, Any] = {"text": fit(plain(text))}
         links = [
             {"title": b["label"][:MAX_TITLE], "type": "oa.open.url", "payload": {"url": b["url"]}}
             for b in buttons[:MAX_BUTTONS]

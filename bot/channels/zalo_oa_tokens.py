@@ -127,7 +127,7 @@ class TokenKeeper:
         self._for_update = is_postgresql(sessions.kw["bind"])
 
     async def access_token(self) -> str:
-        """Return a token valid for at least a few minutes, or raise SendFailure (transient)."""
+        """Return a token valid for a few minutes more, or raise SendFailure (unavailable)."""
         if (token := self._fresh()) is not None:
             return token
         async with self._lock:  # one refresh at a time; the others wait and reuse its result

@@ -34,14 +34,8 @@ def link_command(turn: Turn) -> list[Reply]:
     if not code:
         if member is None or not is_registered(member):
             return [Reply(say.LINK_NEEDS_REGISTRATION)]
-        preferred = next(
-            (s for s in [member, *people.siblings(turn.session, member)] if s.preferred), member
-        )
-        return [
-            Reply(
-                say.link_code(people.issue_code(turn.session, member, turn.now), preferred.channel)
-            )
-        ]
+        code = people.issue_code(turn.session, member, turn.now)
+        return [Reply(say.link_code(code, people.preferred(turn.session, member).channel))]
     if member is None:
         event = turn.event
         member = turn.subscriber = create_pending(
@@ -72,8 +66,7 @@ def after_consent(turn: Turn) -> list[Reply]:
         return [Reply(say.LINK_SAME_CHANNEL), *_not_linked(turn)]
     people.link(turn.session, owner, member)
     turn.set_state("idle")
-    linked = [owner, *people.siblings(turn.session, owner)]
-    preferred = next((s for s in linked if s.preferred), owner)
+    preferred = people.preferred(turn.session, owner)
     options = (
         Choice("link", "here").option(say.LINK_HERE),
         Choice("link", "keep").option(say.LINK_KEEP),

@@ -8,7 +8,7 @@ from bot.conversation.registration import prompt_consent
 from bot.conversation.turn import Turn
 from db.cooperatives import by_public_code
 from db.models import Subscriber, SubscriberStatus, Topic
-from db.people import forget_person, reroute_unreachable, siblings
+from db.people import forget_person, preferred, reroute_unreachable
 from db.subscribers import add_feedback, count_feedback, create_pending, forget_subscriber
 from messages import linking as say_link
 from messages import member as say
@@ -132,12 +132,11 @@ def _fields(turn: Turn, member: Subscriber) -> list[tuple[str, str]]:
     area = member.area
     province = area.parent.name if area is not None and area.parent else ""
     consent = say.date_vi(member.consent_at, turn.tz) if member.consent_at else "chưa"
-    linked = [member, *siblings(turn.session, member)]
-    preferred = next((s for s in linked if s.preferred), member)
+    receiving = preferred(turn.session, member)
     return [
         ("Tên", member.display_name or "(không có)"),
         ("Kênh", say_link.CHANNEL_NAMES[member.channel]),
-        ("Nhận tin qua", say_link.CHANNEL_NAMES[preferred.channel]),
+        ("Nhận tin qua", say_link.CHANNEL_NAMES[receiving.channel]),
         ("Số điện thoại", say_link.national(member.phone) if member.phone else "(không)"),
         ("Địa bàn", f"{area.name}, {province}" if area else "(chưa chọn)"),
         ("Vai trò", say.ROLE_LABELS[member.role] if member.role else "(chưa chọn)"),

@@ -20,7 +20,7 @@ from db.broadcasts import create_broadcast
 from db.models import Broadcast, BroadcastStatus, Delivery, DeliveryStatus, Subscriber
 from tests.chat import Chat
 from tests.conftest import make_app
-from tests.factories import add_subscribers, commune_id
+from tests.factories import add_subscribers, commune_id, wait_done
 
 OUTREACH = str(Path(sys.executable).parent / "outreach")
 TEXT = "Thông báo: lớp tập huấn kế toán HTX ngày 15/12"
@@ -46,18 +46,6 @@ def received(telegram: FakeTelegram) -> Counter[int]:
         for c in telegram.calls
         if c.method == "sendMessage" and c.status == 200 and c.params.get("text") == TEXT
     )
-
-
-async def wait_done(sessions: sessionmaker[Session], broadcast_id: int, seconds: float) -> None:
-    """Wait until the broadcast is done."""
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        with sessions() as session:
-            found = session.get(Broadcast, broadcast_id)
-            if found is not None and found.status == BroadcastStatus.DONE:
-                return
-        await asyncio.sleep(0.2)
-    raise AssertionError(f"broadcast {broadcast_id} not done in {seconds} s")
 
 
 async def test_member_is_answered_first_and_stop_holds(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-import time
 from collections.abc import AsyncIterator
 
 import pytest
@@ -18,9 +17,9 @@ from bot.simulator.zalo_bot_api import FakeZaloBot
 from db.audience import Audience
 from db.base import utcnow
 from db.broadcasts import create_broadcast
-from db.models import Broadcast, BroadcastStatus, Channel, Subscriber, SubscriberStatus, Topic
+from db.models import Channel, Subscriber, SubscriberStatus, Topic
 from tests.conftest import make_app
-from tests.factories import add_subscribers, commune_id
+from tests.factories import add_subscribers, commune_id, wait_done
 
 
 class ZaloChat:
@@ -109,12 +108,7 @@ async def test_broadcast_reaches_zalo_and_telegram_members(
             created_by="test",
             now=utcnow(),
         ).id
-    deadline = time.monotonic() + 15
-    while time.monotonic() < deadline:
-        with sessions() as session:
-            if session.get(Broadcast, broadcast_id).status == BroadcastStatus.DONE:
-                break
-        await asyncio.sleep(0.2)
+    await wait_done(sessions, broadcast_id, 15)
     zalo_texts = {m["chat_id"]: m["text"] for m in zalo.messages()}
     assert zalo_texts["8001z"] == "Chào Thành viên 8001: lớp VietGAP ngày 15/12"  # no HTML
     assert "8003z" not in zalo_texts

@@ -16,6 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import OutreachApp
+from bot.channels.zalo_oa_tokens import Pair, save_pair
 from bot.settings import load_settings
 from bot.simulator import FakeTelegram
 from bot.simulator.zalo_oa_api import FakeZaloOA
@@ -23,8 +24,6 @@ from bot.web import ZALO_OA_PATH
 from db.audience import Audience
 from db.broadcasts import create_broadcast
 from db.models import (
-    Broadcast,
-    BroadcastStatus,
     Channel,
     Consent,
     Delivery,
@@ -36,7 +35,7 @@ from db.models import (
 from db.people import LINK_CODE_TTL
 from db.subscribers import get_subscriber
 from tests.bot.test_cli import _outreach, run
-from tests.factories import FakeClock, add_subscribers, commune_id
+from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
 
 ADMIN = 4242
 
@@ -61,8 +60,6 @@ def oa_settings(database_url: str, telegram: FakeTelegram, oa: FakeZaloOA, **ext
 
 def connect(sessions: sessionmaker[Session], oa: FakeZaloOA, clock: FakeClock) -> None:
     """Store a fresh token pair, as `outreach zalo connect` does."""
-    from bot.channels.zalo_oa_tokens import Pair, save_pair
-
     pair = oa.issue_tokens()
     with sessions.begin() as session:
         save_pair(
@@ -135,20 +132,6 @@ async def register_on_oa(oa: FakeZaloOA, user: str) -> None:
     await reply_to(oa, user, "Đăng ký xong")
 
 
-async def broadcast_done_id(
-    sessions: sessionmaker[Session], clock: FakeClock, broadcast_id: int
-) -> None:
-    """Wait until a broadcast is done, the clock moving on a second at a time meanwhile."""
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        clock.advance(seconds=1)  # a chat that just had a reply gets the broadcast a bit later
-        with sessions() as session:
-            if session.get(Broadcast, broadcast_id).status == BroadcastStatus.DONE:
-                return
-        await asyncio.sleep(0.1)
-    raise AssertionError("the broadcast did not finish")
-
-
 async def broadcast_done(sessions: sessionmaker[Session], clock: FakeClock, text: str) -> int:
     """Send a broadcast to everyone now and wait until every delivery is final."""
     with sessions.begin() as session:
@@ -156,7 +139,7 @@ async def broadcast_done(sessions: sessionmaker[Session], clock: FakeClock, text
         broadcast_id = create_broadcast(
             session, text=text, audience=Audience(), send_at=now, created_by="test", now=now
         ).id
-    await broadcast_done_id(sessions, clock, broadcast_id)
+    await wait_done(sessions, broadcast_id, clock=clock)
     return broadcast_id
 
 
@@ -295,7 +278,7 @@ async def test_paid_promotion_waits_for_the_morning(
     local_morning = row.next_attempt_at.astimezone(ZoneInfo("Asia/Ho_Chi_Minh"))
     assert (local_morning.hour, local_morning.minute) == (7, 0)
     clock.advance(hours=8)  # 07:30
-    await broadcast_done_id(sessions, clock, broadcast_id)
+    await wait_done(sessions, broadcast_id, clock=clock)
     row = deliveries(sessions, broadcast_id)["u-3days"]
     assert row.status == DeliveryStatus.SENT and row.via == "promotion"
     promoted = oa.messages("u-3days")[-1]
@@ -353,7 +336,7 @@ async def test_refresh_failure_alerts_the_admins_once_and_sends_wait(
     with sessions() as session:
         assert "Invalid refresh token" in (session.get(OAuthToken, "zalo_oa").last_error or "")
     clock.advance(minutes=6)  # after the cool-down the renewal is tried again, and works
-    await broadcast_done_id(sessions, clock, broadcast_id)
+    await wait_done(sessions, broadcast_id, clock=clock)
     assert deliveries(sessions, broadcast_id)["u-w"].status == DeliveryStatus.SENT
     assert len(telegram.messages(ADMIN)) == 1  # told once
     with sessions() as session:

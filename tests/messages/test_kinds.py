@@ -156,3 +156,10 @@ def test_long_caption_moves_to_a_follow_up() -> None:
     assert rest and plain(rest[0]).startswith("Mô tả sản phẩm.")
     short = "<b>Ngắn</b>"
     assert caption_and_rest(short) == (short, [])
+
+
+def test_an_overlong_paragraph_is_cut_at_lines_keeping_its_line_breaks() -> None:
+    lines = [f"• Dòng {n}: " + "giá lúa tăng nhẹ " * 10 for n in range(40)]  # one paragraph
+    parts = split_text("\n".join(lines))
+    assert len(parts) == 2 and all(units(p) <= TEXT_LIMIT for p in parts)
+    assert "\n".join(parts) == "\n".join(lines)  # no blank line added inside the paragraph
