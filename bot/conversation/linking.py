@@ -75,12 +75,13 @@ def after_consent(turn: Turn) -> list[Reply]:
 
 
 def _not_linked(turn: Turn) -> list[Reply]:
-    """After a bad code on a chat that just agreed: go on registering here instead."""
+    """After a bad code: go on registering here, or ask again what the step was asking."""
     member = turn.member
     if member.conv_state == "consent" and member.consent_at is not None:
         turn.set_state("consent", todo=missing_steps(member))
         return advance(turn)
-    return []
+    prompt = PROMPTS.get(member.conv_state)
+    return prompt(turn) if prompt is not None else []
 
 
 def on_link(turn: Turn, choice: Choice) -> list[Reply]:

@@ -447,3 +447,18 @@ async def test_zalo_connect_by_pkce_then_status(
     )
     _, err = await again.communicate()
     assert again.returncode == 2 and "Zalo refused" in err.decode()  # a code works once
+
+
+async def test_a_wrong_code_mid_registration_asks_the_step_again(
+    running: Callable[..., Awaitable[OutreachApp]], oa: FakeZaloOA
+) -> None:
+    await running()
+    assert await oa.follow("881009") == 200
+    consent = await reply_to(oa, "881009", "Anh/chị có đồng ý không?")
+    await oa.tap_button("881009", consent["buttons"][0]["payload"])
+    await reply_to(oa, "881009", "tỉnh, thành phố nào")
+    await oa.send_text("881009", "/lienket 000000")
+    await reply_to(oa, "881009", "Mã liên kết không đúng hoặc đã hết hạn")
+    await reply_to(oa, "881009", "tỉnh, thành phố nào")  # where they were, asked again
+    await oa.send_text("881009", "khanh hoa")
+    await reply_to(oa, "881009", "xã, phường nào")
