@@ -21,7 +21,13 @@ from db import broadcasts, outbox
 from db.engine import is_postgresql
 from db.models import Broadcast, Channel, DeliveryStatus, SubscriberStatus
 from db.outbox import Claimed, Outcome
-from messages.render import Compiled, TemplateProblem, compile_text, subscriber_context
+from messages.render import (
+    Compiled,
+    TemplateProblem,
+    compile_text,
+    literal,
+    subscriber_context,
+)
 
 log = logging.getLogger(__name__)
 
@@ -183,7 +189,7 @@ class Dispatcher:
         return claimed
 
     def _compile(self, broadcast: Broadcast) -> _Message:
-        compiled = compile_text(broadcast.text)
+        compiled = compile_text(broadcast.text) if broadcast.templated else literal(broadcast.text)
         static: dict[Channel, Prepared] = {}
         if not compiled.personal:  # one request per channel for everyone
             text = compiled.render()

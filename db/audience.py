@@ -17,11 +17,13 @@ from db.models import (
     Channel,
     Delivery,
     DeliveryStatus,
+    RegistrationStatus,
     Role,
     Subscriber,
     SubscriberStatus,
     SubscriberTopic,
     Topic,
+    TrainingRegistration,
 )
 
 
@@ -34,6 +36,11 @@ class Audience:
     cooperative_ids: tuple[int, ...] = ()
     topics: tuple[Topic, ...] = ()  # any one of them
     channels: tuple[Channel, ...] = ()
+    # Not areas of interest but people: those seated on these courses (reminders, rating),
+    # or these subscribers (a notice to one member). They are reached on the chat they used,
+    # preferred or not.
+    course_ids: tuple[int, ...] = ()
+    subscriber_ids: tuple[int, ...] = ()
 
     def to_json(self) -> dict[str, Any]:
         """Return the filters as JSON-ready lists, as stored on the broadcast."""
@@ -52,15 +59,26 @@ class Audience:
             cooperative_ids=tuple(int(v) for v in data.get("cooperative_ids", [])),
             topics=tuple(Topic(v) for v in data.get("topics", [])),
             channels=tuple(Channel(v) for v in data.get("channels", [])),
+            course_ids=tuple(int(v) for v in data.get("course_ids", [])),
+            subscriber_ids=tuple(int(v) for v in data.get("subscriber_ids", [])),
         )
 
 
 def _conditions(audience: Audience) -> list[Any]:
     # One person on several channels is reached once: on the subscriber they prefer.
-    conditions: list[Any] = [
-        Subscriber.status == SubscriberStatus.ACTIVE,
-        Subscriber.preferred.is_(True),
-    ]
+    conditions: list[Any] = [Subscriber.status == SubscriberStatus.ACTIVE]
+    if audience.subscriber_ids:
+        conditions.append(Subscriber.id.in_(audience.subscriber_ids))
+    if audience.course_ids:
+        conditions.append(
+            exists().where(
+                TrainingRegistration.subscriber_id == Subscriber.id,
+                TrainingRegistration.course_id.in_(audience.course_ids),
+                TrainingRegistration.status == RegistrationStatus.REGISTERED,
+            )
+        )
+    if not (audience.subscriber_ids or audience.course_ids):
+        conditions.append(Subscriber.preferred.is_(True))
     if audience.area_ids:
         communes_of = select(Area.id).where(Area.parent_id.in_(audience.area_ids))
         conditions.append(

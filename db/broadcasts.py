@@ -33,10 +33,22 @@ def create_broadcast(
     photo: str | None = None,
     buttons: list[dict[str, str]] | None = None,
     expires_at: datetime | None = None,
+    templated: bool = True,
+    content_id: int | None = None,
+    product_id: int | None = None,
+    course_id: int | None = None,
 ) -> Broadcast:
-    """Schedule a broadcast; it starts at send_at (now or later)."""
+    """Schedule a broadcast; it starts at send_at (now or later).
+
+    `templated=False` marks text already rendered (content, a product, a course): it is sent
+    as it is, so braces in data are never read as a template.
+    """
     broadcast = Broadcast(
         kind=kind,
+        templated=templated,
+        content_id=content_id,
+        product_id=product_id,
+        course_id=course_id,
         text=text,
         photo=photo,
         buttons=buttons or [],

@@ -19,6 +19,7 @@ from db.models import (
     SubscriberStatus,
     SubscriberTopic,
     Topic,
+    TrainingRegistration,
 )
 
 
@@ -94,7 +95,7 @@ def count_feedback(session: Session, subscriber: Subscriber) -> int:
 def forget_subscriber(session: Session, subscriber: Subscriber) -> None:
     """Delete a subscriber and everything linked to them (topics, consents, feedback)."""
     # Explicit deletes keep this correct even where the database does not enforce cascades.
-    for table in (SubscriberTopic, Consent, Feedback, LinkCode):
+    for table in (SubscriberTopic, Consent, Feedback, LinkCode, TrainingRegistration):
         session.execute(delete(table).where(table.subscriber_id == subscriber.id))
     # Delivery history stays for the counts, no longer linked to the person.
     session.execute(

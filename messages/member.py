@@ -72,6 +72,8 @@ HELP = (
     "/start – đăng ký hoặc nhận tin lại\n"
     "/profile – xem và sửa thông tin của anh/chị\n"
     "/topics – chọn chủ đề muốn nhận\n"
+    "/ocop – xem sản phẩm OCOP theo tỉnh và nhóm hàng\n"
+    "/taphuan – các lớp tập huấn sắp tới, đăng ký hoặc huỷ\n"
     "/lienket – dùng cả Telegram và Zalo, nhận mỗi tin một lần\n"
     "/sdt – số điện thoại để nhận tin qua Zalo\n"
     "/stop – dừng nhận mọi tin\n"

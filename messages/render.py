@@ -7,6 +7,7 @@ from typing import Any
 
 from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, meta
 from jinja2.sandbox import SandboxedEnvironment
+from markupsafe import Markup
 
 from messages.filters import FILTERS
 
@@ -63,6 +64,12 @@ def compile_text(text: str) -> Compiled:
     if not compiled.render(SAMPLE_SUBSCRIBER):
         raise TemplateProblem("the message is empty")
     return compiled
+
+
+def literal(html: str) -> Compiled:
+    """Wrap text already rendered (from content or data) so that nothing in it is evaluated."""
+    template = ENVIRONMENT.from_string("{{ html }}", globals={"html": Markup(html)})
+    return Compiled(template, personal=False)
 
 
 def subscriber_context(

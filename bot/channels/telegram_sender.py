@@ -42,7 +42,7 @@ class TelegramSender:
         )
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
-        """Build sendMessage or sendPhoto with HTML text and link buttons; split what is long.
+        """Build sendMessage or sendPhoto with HTML text and buttons; split what is long.
 
         A text over 4,096 characters goes as several messages cut at paragraphs; a caption
         over 1,024 leaves the photo with its first paragraph and the rest follows as text.
@@ -61,7 +61,7 @@ class TelegramSender:
             method = "sendMessage"
         bodies = [first, *({**common, "text": part} for part in rest)]
         if buttons:
-            rows = [[{"text": b["label"], "url": b["url"]}] for b in buttons]
+            rows = [[telegram_button(b)] for b in buttons]
             bodies[-1]["reply_markup"] = {"inline_keyboard": rows}
         return Prepared(method, bodies[0], follow_ups=tuple(bodies[1:]))
 
@@ -114,3 +114,10 @@ def classify(status: int, answer: dict[str, Any]) -> str:
     if code >= 500 or code == 408:
         raise SendFailure(FailureKind.TRANSIENT, description)
     raise SendFailure(FailureKind.REJECTED, description)
+
+
+def telegram_button(button: dict[str, str]) -> dict[str, str]:
+    """Write a broadcast's button: a link, or an action that comes back as a callback."""
+    if "data" in button:
+        return {"text": button["label"], "callback_data": button["data"]}
+    return {"text": button["label"], "url": button["url"]}

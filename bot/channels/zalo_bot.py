@@ -179,10 +179,11 @@ class ZaloBotSender:
         self.client = client
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
-        """Build sendMessage or sendPhoto; HTML dropped, links as lines, long text in parts."""
+        """Build sendMessage or sendPhoto; HTML dropped, buttons as lines, long text in parts."""
         text = plain(text)
-        if buttons:
-            text += "\n\n" + "\n".join(f"{b['label']}: {b['url']}" for b in buttons)
+        lines = [button_line(b) for b in buttons]
+        if any(lines):
+            text += "\n\n" + "\n".join(line for line in lines if line)
         first, *rest = split_plain(text, MAX_TEXT)
         follow_ups = tuple({"text": part} for part in rest)
         if photo:
@@ -209,3 +210,11 @@ def split_plain(text: str, limit: int) -> list[str]:
     """Split plain text (NFC) into messages of at most `limit`, at paragraphs where possible."""
     escaped = html.escape(unicodedata.normalize("NFC", text), quote=False)
     return [html.unescape(part) for part in split_text(escaped, limit)]
+
+
+def button_line(button: dict[str, str]) -> str:
+    """Write a button as a line, as this platform has none: the link, or what to type."""
+    if "url" in button:
+        return f"{button['label']}: {button['url']}"
+    typed = button.get("typed")
+    return f"👉 {button['label']}: gõ {typed}" if typed else ""

@@ -211,13 +211,14 @@ class ZaloOASender:
         self.client = client
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
-        """Build a consultation message: plain text, link buttons, a photo with its caption."""
+        """Build a consultation message: plain text with buttons, or a photo with its caption.
+
+        Zalo's message carries either buttons or an image: when a broadcast has both, the
+        buttons win, as they are what the member acts on.
+        """
         message: dict[str, Any] = {"text": fit(plain(text))}
-        links = [
-            {"title": b["label"][:MAX_TITLE], "type": "oa.open.url", "payload": {"url": b["url"]}}
-            for b in buttons[:MAX_BUTTONS]
-        ]
-        if photo:
+        links = [oa_button(b) for b in buttons[:MAX_BUTTONS]]
+        if photo and not links:
             element = {"media_type": "image", "url": photo}
             payload: dict[str, Any] = {"template_type": "media", "elements": [element]}
             message["attachment"] = {"type": "template", "payload": payload}
@@ -237,3 +238,11 @@ class ZaloOASender:
     async def close(self) -> None:
         """Close the client's connections."""
         await self.client.close()
+
+
+def oa_button(button: dict[str, str]) -> dict[str, Any]:
+    """Write a broadcast's button: a link, or an action whose tap comes back as our Choice."""
+    title = button["label"][:MAX_TITLE]
+    if "data" in button:
+        return {"title": title, "type": "oa.query.hide", "payload": button["data"]}
+    return {"title": title, "type": "oa.open.url", "payload": {"url": button["url"]}}

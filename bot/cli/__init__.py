@@ -170,7 +170,13 @@ def area_find(name: str, province: str | None) -> None:
 
 
 from bot.cli.broadcast import broadcast  # noqa: E402  (registers on the group defined above)
+from bot.cli.content import content  # noqa: E402
+from bot.cli.ocop import ocop  # noqa: E402
+from bot.cli.training import training  # noqa: E402
 from bot.cli.zalo import zalo  # noqa: E402
 
 main.add_command(broadcast)
+main.add_command(content)
+main.add_command(ocop)
+main.add_command(training)
 main.add_command(zalo)

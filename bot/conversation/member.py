@@ -14,9 +14,11 @@ from sqlalchemy.orm import Session
 from bot.conversation import (  # noqa: F401 (they register steps)
     flow,
     linking,
+    ocop,
     places,
     profile,
     registration,
+    training,
 )
 from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
 from bot.conversation.turn import Turn
@@ -39,9 +41,13 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "link": linking.link_command,
     "sdt": linking.phone_command,
     "phone": linking.phone_command,
+    "ocop": ocop.ocop_command,
+    "trainings": training.trainings_command,
+    "taphuan": training.trainings_command,
 }
 PHONE_COMMANDS = frozenset({"sdt", "phone"})
-ANYTIME = {"prof": profile.on_profile}  # buttons valid whatever step the member is in
+# Buttons valid whatever step the member is in (under a profile, a broadcast, a list).
+ANYTIME = {"prof": profile.on_profile, "ocop": ocop.on_choice, "trn": training.on_choice}
 
 
 class MemberConversation:

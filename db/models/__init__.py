@@ -9,6 +9,7 @@ from db.models.broadcast import (
     Delivery,
     DeliveryStatus,
 )
+from db.models.content import ContentItem
 from db.models.cooperative import Cooperative, CooperativeKind
 from db.models.link import LinkCode, OAuthToken
 from db.models.member import (
@@ -23,7 +24,15 @@ from db.models.member import (
     Topic,
 )
 from db.models.meta import MetaValue
+from db.models.ocop import OcopProduct, OcopTap
 from db.models.staff import Staff, StaffRole
+from db.models.training import (
+    CourseStatus,
+    RegistrationStatus,
+    TrainingCourse,
+    TrainingRegistration,
+    TrainingTopic,
+)
 
 __all__ = [
     "FINAL_DELIVERY",
@@ -34,8 +43,10 @@ __all__ = [
     "BroadcastStatus",
     "Channel",
     "Consent",
+    "ContentItem",
     "Cooperative",
     "CooperativeKind",
+    "CourseStatus",
     "Delivery",
     "DeliveryStatus",
     "Feedback",
@@ -45,6 +56,9 @@ __all__ = [
     "LinkCode",
     "MetaValue",
     "OAuthToken",
+    "OcopProduct",
+    "OcopTap",
+    "RegistrationStatus",
     "Role",
     "Staff",
     "StaffRole",
@@ -52,5 +66,8 @@ __all__ = [
     "SubscriberStatus",
     "SubscriberTopic",
     "Topic",
+    "TrainingCourse",
+    "TrainingRegistration",
+    "TrainingTopic",
     "former_area_successor",
 ]

@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    true,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
@@ -66,7 +67,14 @@ class Broadcast(Base):
     text: Mapped[str] = mapped_column(Text, comment="Jinja2 template, rendered per recipient")
     photo: Mapped[str | None] = mapped_column(String(500), comment="file id or URL; text = caption")
     buttons: Mapped[list[dict[str, str]]] = mapped_column(
-        JSON, default=list, comment="[{label, url}] link buttons under the message"
+        JSON,
+        default=list,
+        comment="buttons under the message: {label, url} links or {label, data, typed} actions",
+    )
+    templated: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        comment="text is a Jinja2 template; false: final HTML from content or data",
     )
     audience: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, comment="filters")
     status: Mapped[BroadcastStatus] = mapped_column(default=BroadcastStatus.SCHEDULED, index=True)
@@ -77,6 +85,16 @@ class Broadcast(Base):
     started_at: Mapped[datetime | None] = mapped_column(comment="when the audience was taken")
     finished_at: Mapped[datetime | None]
     recipients: Mapped[int | None] = mapped_column(comment="deliveries created at the snapshot")
+    # What the broadcast carries, when it comes from the library, the catalog or a course.
+    content_id: Mapped[int | None] = mapped_column(
+        ForeignKey("content_item.id", ondelete="SET NULL"), index=True
+    )
+    product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("ocop_product.id", ondelete="SET NULL"), index=True
+    )
+    course_id: Mapped[int | None] = mapped_column(
+        ForeignKey("training_course.id", ondelete="SET NULL"), index=True
+    )
 
 
 class Delivery(Base):
