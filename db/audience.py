@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -104,6 +104,12 @@ def count_audience(session: Session, audience: Audience) -> int:
     """Count who would receive a broadcast now."""
     query = select(func.count()).select_from(Subscriber).where(*_conditions(audience))
     return session.scalar(query) or 0
+
+
+def includes(session: Session, audience: Audience, subscriber_id: int) -> bool:
+    """Tell whether an active subscriber falls within an audience, on whichever channel."""
+    one = replace(audience, subscriber_ids=(subscriber_id,))
+    return bool(session.scalar(select(exists().where(*_conditions(one)))))
 
 
 def _snapshot_select(broadcast_id: int, audience: Audience, now: datetime) -> Select[Any]:

@@ -72,6 +72,12 @@ class Chat:
         await self.telegram.wait_for(changed)
         return self._message(mid)
 
+    async def tap_edit(self, label: str, expect: str) -> dict[str, Any]:
+        """Tap a button whose answer edits the same message; wait until it shows `expect`."""
+        mid = self.press(label)["message_id"]
+        await self.telegram.wait_for(lambda: expect in (self._message(mid).get("text") or ""))
+        return self._message(mid)
+
     def _message(self, message_id: int) -> dict[str, Any]:
         return next(
             m for m in self.telegram.messages(self.chat_id) if m["message_id"] == message_id

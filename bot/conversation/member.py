@@ -44,6 +44,8 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "ocop": ocop.ocop_command,
     "trainings": training.trainings_command,
     "taphuan": training.trainings_command,
+    "dangky": training.register_command,
+    "danhgia": training.rate_command,
 }
 PHONE_COMMANDS = frozenset({"sdt", "phone"})
 # Buttons valid whatever step the member is in (under a profile, a broadcast, a list).

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from bot import courses
 from bot.conversation.events import Choice, Option, Reply
 from bot.conversation.flow import CHOICES, PROMPTS, advance, is_registered, missing_steps
 from bot.conversation.registration import prompt_consent
 from bot.conversation.turn import Turn
 from db.cooperatives import by_public_code
 from db.models import Subscriber, SubscriberStatus, Topic
-from db.people import forget_person, preferred, reroute_unreachable
+from db.people import forget_person, preferred, reroute_unreachable, siblings
 from db.subscribers import add_feedback, count_feedback, create_pending, forget_subscriber
 from messages import linking as say_link
 from messages import member as say
@@ -95,6 +96,8 @@ def ask_forget(turn: Turn) -> list[Reply]:
 def on_forget(turn: Turn, choice: Choice) -> list[Reply]:
     """Delete the member's data, or go back to where they were."""
     if choice.value == "yes":
+        everyone = [turn.member, *siblings(turn.session, turn.member)]
+        courses.free_seats(turn.session, everyone, turn.now)  # the next in line moves up
         forget_person(turn.session, turn.member)
         turn.subscriber = None
         return [Reply(say.FORGOTTEN)]
