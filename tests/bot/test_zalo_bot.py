@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import select
@@ -12,12 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import OutreachApp
 from bot.channels.zalo_bot import render, to_inbound
 from bot.conversation.events import EventKind, Option, Reply
+from bot.courses import CourseDraft, create_course
 from bot.simulator import FakeTelegram
 from bot.simulator.zalo_bot_api import FakeZaloBot
 from db.audience import Audience
 from db.base import utcnow
 from db.broadcasts import create_broadcast
-from db.models import Channel, Subscriber, SubscriberStatus, Topic
+from db.models import Channel, Subscriber, SubscriberStatus, Topic, TrainingTopic
 from tests.conftest import make_app
 from tests.factories import add_subscribers, commune_id, wait_done
 
@@ -231,3 +233,42 @@ async def test_updates_without_message_id_are_all_answered(
             }
         )
     assert len(zalo.messages("zl-4004")) == 2  # nothing to tell them apart: answer both
+
+
+async def test_a_course_on_zalo_by_typed_commands(
+    both: OutreachApp, zalo: FakeZaloBot, sessions: sessionmaker[Session]
+) -> None:
+    with sessions.begin() as session:
+        area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+        (member,) = add_subscribers(session, [9001], area_id=area)
+        session.execute(
+            Subscriber.__table__.update()
+            .where(Subscriber.id == member)
+            .values(channel=Channel.ZALO_BOT.value, chat_id="9001z")
+        )
+        zalo.add_chat("9001z")
+        start = utcnow() + timedelta(days=5)
+        draft = CourseDraft(
+            title="Tiếp cận vốn vay",
+            topic=TrainingTopic.CREDIT,
+            organiser="Liên minh HTX tỉnh Khánh Hòa",
+            starts_at=start,
+            ends_at=start + timedelta(hours=3),
+            capacity=10,
+            deadline_at=start - timedelta(days=1),
+            audience=Audience(),
+            online_url="https://meet.example.vn/von-vay",
+        )
+        course, made = create_course(
+            session, draft, created_by="test", now=utcnow(), announce_at=utcnow()
+        )
+    await wait_done(sessions, made[0].id, 15)
+    (announcement,) = [m["text"] for m in zalo.messages() if "Tiếp cận vốn vay" in m["text"]]
+    assert f"👉 ✍️ Đăng ký: gõ /dangky {course.id}" in announcement  # no buttons on Zalo Bot
+    assert "Trực tuyến: https://meet.example.vn/von-vay" in announcement
+    chat = ZaloChat(zalo, "9001z")
+    await chat.say(f"/dangky {course.id}", "Anh/chị đã đăng ký lớp")
+    listed = await chat.say("/taphuan", "Các lớp tập huấn sắp tới")
+    assert "✅ Anh/chị đã đăng ký lớp này." in listed and "Gõ 1 để chọn" in listed
+    details = await chat.say("1", "Đơn vị tổ chức")
+    assert "1. Huỷ đăng ký" in details
