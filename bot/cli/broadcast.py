@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -12,11 +12,13 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli.common import UsageProblem, fail_cleanly, resolve_area, sessions, settings
+from bot.cli.content import broadcast_text
 from db.audience import Audience, count_audience
 from db.base import utcnow
 from db.broadcasts import Progress, create_broadcast, move, progress
 from db.cooperatives import by_public_code
 from db.models import Area, AreaLevel, Broadcast, Cooperative, Delivery, DeliveryStatus, Role, Topic
+from db.models.content import ContentItem
 from messages.channels import caption_and_rest, split_text
 from messages.render import compile_text
 
@@ -94,11 +96,34 @@ def check_length(sample: str, photo: str | None) -> None:
         )
 
 
+def given_text(text: str | None, path: str | None, content: str | None, photo: str | None) -> str:
+    """Return the template given by --text or --file, checked now; "" when --content gives it."""
+    if sum(given is not None for given in (text, path, content)) != 1:
+        raise UsageProblem("give the message with exactly one of --text or --file, or --content")
+    if content is not None:
+        return ""
+    body = text if text is not None else Path(path or "").read_text(encoding="utf-8")
+    check_length(compile_text(body).render(), photo)  # mistakes show now, not at send time
+    return body
+
+
+def content_text(
+    session: Session, ref: str, day: date, kind: str | None, photo: str | None
+) -> tuple[ContentItem, str]:
+    """Render a content item for the day it is sent, checked like any other message."""
+    item, text = broadcast_text(session, ref, day)
+    check_length(text, photo)
+    if kind not in (None, item.kind):
+        raise UsageProblem(f"--kind {kind}: that item is a {item.kind}; leave --kind out")
+    return item, text
+
+
 @broadcast.command("create")
 @click.option("--text", help="The message (Jinja2: {{ subscriber.name }} works).")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read it here.")
+@click.option("--content", help="Send a content item (slug or id; see `outreach content list`).")
 @click.option("--photo", help="Photo URL or Telegram file id; the text becomes its caption.")
-@click.option("--kind", default="policy", show_default=True, help="policy, ocop, training, ...")
+@click.option("--kind", help="policy, ocop, training, ... (default: policy, or the item's kind).")
 @click.option("--province", multiple=True, help="Name (any accents) or code; repeatable.")
 @click.option("--commune", multiple=True, help="Name within --province, 'name, province', or code.")
 @click.option("--role", multiple=True, type=click.Choice(ROLES))
@@ -110,8 +135,9 @@ def check_length(sample: str, photo: str | None) -> None:
 def create(
     text: str | None,
     path: str | None,
+    content: str | None,
     photo: str | None,
-    kind: str,
+    kind: str | None,
     province: tuple[str, ...],
     commune: tuple[str, ...],
     role: tuple[str, ...],
@@ -121,10 +147,7 @@ def create(
     expires: str | None,
 ) -> None:
     """Schedule a broadcast and print its id and the number of recipients."""
-    if (text is None) == (path is None):
-        raise UsageProblem("give the message with exactly one of --text or --file")
-    body = text if text is not None else Path(path or "").read_text(encoding="utf-8")
-    check_length(compile_text(body).render(), photo)  # mistakes show now, not at send time
+    body = given_text(text, path, content, photo)
     tz, now = settings().tz, utcnow()
     send_at = parse_local(at, tz, "--at") if at else now
     if send_at < now.replace(second=0, microsecond=0):
@@ -133,6 +156,9 @@ def create(
     if until is not None and until <= send_at:
         raise UsageProblem("--expires must be after the send time")
     with sessions().begin() as session:
+        item = None
+        if content is not None:  # rendered once, for the day it goes: sent as it is
+            item, body = content_text(session, content, send_at.astimezone(tz).date(), kind, photo)
         audience = build_audience(session, province, commune, role, topic, cooperative)
         size = count_audience(session, audience)
         if size == 0:
@@ -144,9 +170,11 @@ def create(
             send_at=send_at,
             created_by="cli",
             now=now,
-            kind=kind,
+            kind=item.kind if item else kind or "policy",
             photo=photo,
             expires_at=until,
+            templated=item is None,
+            content_id=item.id if item else None,
         )
         click.echo(
             f"broadcast {created.id}: {size} recipients, sending at "
