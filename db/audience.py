@@ -100,6 +100,11 @@ def _conditions(audience: Audience) -> list[Any]:
     return conditions
 
 
+def chosen(audience: Audience) -> list[Any]:
+    """Return the WHERE conditions on Subscriber that pick an audience, for other queries."""
+    return _conditions(audience)
+
+
 def count_audience(session: Session, audience: Audience) -> int:
     """Count who would receive a broadcast now."""
     query = select(func.count()).select_from(Subscriber).where(*_conditions(audience))

@@ -38,6 +38,8 @@ COMMANDS = [
     BotCommand("start", "Đăng ký hoặc nhận tin lại"),
     BotCommand("profile", "Xem và sửa thông tin của anh/chị"),
     BotCommand("topics", "Chọn chủ đề muốn nhận"),
+    BotCommand("ocop", "Xem sản phẩm OCOP theo tỉnh và nhóm hàng"),
+    BotCommand("taphuan", "Lớp tập huấn sắp tới: đăng ký, huỷ"),
     BotCommand("stop", "Dừng nhận mọi tin"),
     BotCommand("lienket", "Liên kết với tài khoản Zalo của anh/chị"),
     BotCommand("sdt", "Số điện thoại để nhận tin qua Zalo"),
