@@ -99,7 +99,8 @@ async def test_announce_register_wait_remind_rate(
 
     # A gives up the seat from /trainings: C moves up and is told in their own chat.
     await a.say("/trainings", "Các lớp tập huấn sắp tới")
-    await a.tap_edit("1.", "Đơn vị tổ chức")
+    details = await a.tap_edit("1.", "Đơn vị tổ chức")
+    assert "👥 2 chỗ, đã đủ chỗ" in details["text"]
     await a.tap("Huỷ đăng ký", "chắc chắn muốn huỷ")
     await a.tap_edit("Đồng ý huỷ", "Đã huỷ đăng ký")
     (notice,) = sent_by_kind(sessions, course_id, "training_notice")
@@ -115,7 +116,8 @@ async def test_announce_register_wait_remind_rate(
         clock.advance(seconds=step.total_seconds())
         await wait_done(sessions, reminder, clock=clock)
         for chat in (b, c):
-            await chat.expect(words)
+            reminder_text = (await chat.expect(words))["text"]
+            assert "gõ /taphuan để huỷ đăng ký" in reminder_text
     reminded = {m["chat"]["id"] for m in telegram.messages() if "Nhắc lịch" in m.get("text", "")}
     assert reminded == {B, C}
 
