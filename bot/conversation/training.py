@@ -84,7 +84,10 @@ def _list(turn: Turn, *, edit: bool = False) -> list[Reply]:
     listed = training.upcoming_for(turn.session, turn.member, turn.now)
     if not listed:
         return [Reply(say.NO_COURSES, edit=edit)]
-    lines = [(course, _state(turn, course, entry)) for course, entry in listed]
+    lines = [
+        (course, _state(turn, course, entry, training.seats_left(turn.session, course)))
+        for course, entry in listed
+    ]
     options = tuple(
         Choice("trn", f"v{course.id}").option(f"{n}. {_short(course.title)}")
         for n, (course, _) in enumerate(listed, 1)
@@ -96,17 +99,17 @@ def _short(title: str) -> str:
     return title if len(title) <= SHORT_TITLE else title[: SHORT_TITLE - 1].rstrip() + "…"
 
 
-def _state(turn: Turn, course: TrainingCourse, entry: TrainingRegistration | None) -> str:
-    left = training.seats_left(turn.session, course)
+def _state(
+    turn: Turn, course: TrainingCourse, entry: TrainingRegistration | None, left: int
+) -> str:
     line = training.position(turn.session, entry) if entry is not None else 0
     return say.state_line(course, entry, left, line, turn.now)
 
 
 def _view(turn: Turn, course: TrainingCourse) -> list[Reply]:
     entry = training.registration(turn.session, course.id, turn.member.id)
-    text = say.details(
-        course, training.seats_left(turn.session, course), _state(turn, course, entry)
-    )
+    left = training.seats_left(turn.session, course)  # counted once for the text and the state
+    text = say.details(course, left, _state(turn, course, entry, left))
     holds = entry is not None and entry.status != RegistrationStatus.CANCELLED
     first = (
         Choice("trn", f"x{course.id}").option(say.CANCEL_BUTTON)
