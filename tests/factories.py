@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import time
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from bot.courses import CourseDraft
+from db.audience import Audience
 from db.models import (
     Area,
     Broadcast,
@@ -19,6 +23,7 @@ from db.models import (
     SubscriberStatus,
     SubscriberTopic,
     Topic,
+    TrainingTopic,
 )
 
 
@@ -102,3 +107,19 @@ async def wait_done(
                 return
         await asyncio.sleep(0.1)
     raise AssertionError(f"broadcast {broadcast_id} not done in {seconds} s")
+
+
+def course_draft(start: datetime, **changes: Any) -> CourseDraft:
+    """A two-seat course for everyone in a commune hall from `start`, changed as given."""
+    draft = CourseDraft(
+        title="Kế toán HTX cơ bản",
+        topic=TrainingTopic.ACCOUNTING,
+        organiser="Liên minh HTX tỉnh Khánh Hòa",
+        starts_at=start,
+        ends_at=start + timedelta(hours=4),
+        capacity=2,
+        deadline_at=start - timedelta(days=2),
+        audience=Audience(),
+        place="Hội trường UBND xã Mỹ Sơn",
+    )
+    return replace(draft, **changes)

@@ -13,18 +13,17 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import OutreachApp
-from bot.courses import CourseDraft, create_course
+from bot.courses import create_course
 from bot.settings import load_settings
 from bot.simulator import FakeTelegram
 from db import training
-from db.audience import Audience
 from db.base import utcnow
 from db.engine import create_db_engine, session_factory
-from db.models import Broadcast, RegistrationStatus, Subscriber, TrainingTopic
+from db.models import Broadcast, RegistrationStatus, Subscriber
 from db.training import registration
 from tests.bot.test_cli import run
 from tests.chat import Chat
-from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
+from tests.factories import FakeClock, add_subscribers, commune_id, course_draft, wait_done
 
 A, B, C, LATE = 7001, 7002, 7003, 7004
 TITLE = "Kế toán HTX <cơ bản> {{ 7*7 }}"  # hostile on purpose: shown as written, never run
@@ -55,18 +54,7 @@ def course_now(sessions: sessionmaker[Session], clock: FakeClock) -> tuple[int, 
     with sessions.begin() as session:
         area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
         add_subscribers(session, [A, B, C, LATE], area_id=area)
-        start = clock() + timedelta(days=7)
-        draft = CourseDraft(
-            title=TITLE,
-            topic=TrainingTopic.ACCOUNTING,
-            organiser="Liên minh HTX tỉnh Khánh Hòa",
-            starts_at=start,
-            ends_at=start + timedelta(hours=4),
-            capacity=2,
-            deadline_at=start - timedelta(days=2),
-            audience=Audience(),
-            place="Hội trường UBND xã Mỹ Sơn",
-        )
+        draft = course_draft(clock() + timedelta(days=7), title=TITLE)
         course, made = create_course(
             session, draft, created_by="test", now=clock(), announce_at=clock()
         )

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import OutreachApp
 from bot.channels.zalo_bot import render, to_inbound
 from bot.conversation.events import EventKind, Option, Reply
-from bot.courses import CourseDraft, create_course
+from bot.courses import create_course
 from bot.simulator import FakeTelegram
 from bot.simulator.zalo_bot_api import FakeZaloBot
 from db.audience import Audience
@@ -21,7 +21,7 @@ from db.base import utcnow
 from db.broadcasts import create_broadcast
 from db.models import Channel, Subscriber, SubscriberStatus, Topic, TrainingTopic
 from tests.conftest import make_app
-from tests.factories import add_subscribers, commune_id, wait_done
+from tests.factories import add_subscribers, commune_id, course_draft, wait_done
 
 
 class ZaloChat:
@@ -248,15 +248,13 @@ async def test_a_course_on_zalo_by_typed_commands(
         )
         zalo.add_chat("9001z")
         start = utcnow() + timedelta(days=5)
-        draft = CourseDraft(
+        draft = course_draft(
+            start,
             title="Tiếp cận vốn vay",
             topic=TrainingTopic.CREDIT,
-            organiser="Liên minh HTX tỉnh Khánh Hòa",
-            starts_at=start,
-            ends_at=start + timedelta(hours=3),
             capacity=10,
             deadline_at=start - timedelta(days=1),
-            audience=Audience(),
+            place=None,
             online_url="https://meet.example.vn/von-vay",
         )
         course, made = create_course(

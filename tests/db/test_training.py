@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.courses import CourseDraft, CourseProblem, cancel_course, create_course, free_seats
+from bot.courses import CourseProblem, cancel_course, create_course, free_seats
 from db import training
 from db.audience import Audience
 from db.models import (
@@ -15,36 +15,19 @@ from db.models import (
     BroadcastStatus,
     RegistrationStatus,
     Subscriber,
-    TrainingTopic,
 )
 from db.training import Outcome
-from tests.factories import add_subscribers, commune_id
+from tests.factories import add_subscribers, commune_id, course_draft
 
 NOW = datetime(2026, 11, 24, 0, 30, tzinfo=UTC)
 START = NOW + timedelta(days=7)
-
-
-def draft(audience: Audience, capacity: int = 2, **changes: object) -> CourseDraft:
-    values: dict[str, object] = {
-        "title": "Kế toán HTX cơ bản",
-        "topic": TrainingTopic.ACCOUNTING,
-        "organiser": "Liên minh HTX tỉnh Khánh Hòa",
-        "starts_at": START,
-        "ends_at": START + timedelta(hours=4),
-        "capacity": capacity,
-        "deadline_at": START - timedelta(days=2),
-        "audience": audience,
-        "place": "Hội trường UBND xã Mỹ Sơn",
-    }
-    values.update(changes)
-    return CourseDraft(**values)  # type: ignore[arg-type]
 
 
 def setup(session: Session, count: int = 4) -> tuple[int, list[Subscriber]]:
     area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
     ids = add_subscribers(session, range(100, 100 + count), area_id=area)
     course, _ = create_course(
-        session, draft(Audience()), created_by="test", now=NOW, announce_at=NOW
+        session, course_draft(START), created_by="test", now=NOW, announce_at=NOW
     )
     return course.id, [session.get_one(Subscriber, i) for i in ids]
 
@@ -99,7 +82,11 @@ def test_course_for_another_area(sessions: sessionmaker[Session]) -> None:
         outsider = session.get_one(Subscriber, add_subscribers(session, [2], area_id=hanoi)[0])
         audience = Audience(area_ids=(other_province.parent.id,))
         course, _ = create_course(
-            session, draft(audience), created_by="test", now=NOW, announce_at=None
+            session,
+            course_draft(START, audience=audience),
+            created_by="test",
+            now=NOW,
+            announce_at=None,
         )
         assert training.register(session, course.id, outsider, NOW).outcome == Outcome.NOT_FOR_YOU
         member = session.get_one(Subscriber, here)
@@ -157,5 +144,5 @@ def test_a_course_that_cannot_be(
 ) -> None:
     with sessions.begin() as session, pytest.raises(CourseProblem, match=problem):
         create_course(
-            session, draft(Audience(), **changes), created_by="t", now=NOW, announce_at=None
+            session, course_draft(START, **changes), created_by="t", now=NOW, announce_at=None
         )
