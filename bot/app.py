@@ -1,4 +1,4 @@
-"""Compose the bot from one Settings: database, conversation and channels; start and stop them."""
+"""Compose the bot from one Settings: database, conversation, channels, dispatcher and scheduler."""
 
 from __future__ import annotations
 
@@ -33,6 +33,7 @@ from db.base import utcnow
 from db.engine import create_db_engine, session_factory
 from db.migrate import alembic_config
 from db.models import Channel, Staff, StaffRole
+from schedules.scheduler import Scheduler, SchedulerPolicy
 
 log = logging.getLogger(__name__)
 
@@ -129,6 +130,11 @@ class OutreachApp:
         self.webhooks = Webhooks(self.zalo_bot, secrets.token_urlsafe(32), zalo_oa=self.zalo_oa)
         self.web: WebServer | None = None
         self.dispatcher = Dispatcher(self.sessions, routes, clock=clock, policy=policy)
+        self.scheduler = Scheduler(
+            self.sessions,
+            clock=clock,
+            policy=SchedulerPolicy(tick_seconds=settings.outreach_scheduler_tick),
+        )
         self._stopping = asyncio.Event()
         self._dispatch_task: asyncio.Task[None] | None = None
 
@@ -232,10 +238,12 @@ class OutreachApp:
         gc.freeze()
         self._stopping.clear()
         self._dispatch_task = asyncio.create_task(self.dispatcher.run(self._stopping))
+        await self.scheduler.start()
         log.info("bot started")
 
     async def stop(self) -> None:
         """Stop the channels and release database connections."""
+        await self.scheduler.stop()
         self._stopping.set()
         if self._dispatch_task is not None:
             await self._dispatch_task  # finishes and records the batch in hand

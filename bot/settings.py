@@ -56,6 +56,8 @@ class Settings(BaseSettings):
     outreach_public_url: str | None = None
     outreach_web_host: str = "127.0.0.1"
     outreach_web_port: int = 8080
+    # How often the scheduler looks for due campaign sends (seconds); at most a minute.
+    outreach_scheduler_tick: float = Field(default=15.0, gt=0, le=60)
 
     @field_validator("telegram_bot_token")
     @classmethod

@@ -170,3 +170,27 @@ def count_areas(session: Session) -> dict[str, int]:
     counts = {str(level): n for level, n in rows}
     counts["former"] = session.scalar(select(func.count()).select_from(FormerArea)) or 0
     return counts
+
+
+def resolve_area(session: Session, text: str, level: AreaLevel, parent: Area | None) -> Area:
+    """Find exactly one area by code or name, or raise LookupError saying what matched."""
+    query = select(Area).where(Area.level == level)
+    if parent is not None:
+        query = query.where(Area.parent_id == parent.id)
+    if text.isdigit():
+        found = session.scalar(query.where(Area.code == int(text)))
+        if found is None:
+            raise LookupError(f"no {level.value} has the code {text}")
+        return found
+    scope = [(a.search_name, a) for a in session.scalars(query)]
+    matches = [m.item for m in rank(text, scope) if m.grade == 0]
+    if len(matches) != 1:
+        names = ", ".join(m.item.name for m in rank(text, scope)) or "nothing"
+        raise LookupError(f"{level.value} {text!r} is not one area (matches: {names}); use a code")
+    return matches[0]
+
+
+def resolve_commune(session: Session, province: str, commune: str) -> Area:
+    """Find one commune of one province by names or codes."""
+    parent = resolve_area(session, province, AreaLevel.PROVINCE, None)
+    return resolve_area(session, commune, AreaLevel.COMMUNE, parent)

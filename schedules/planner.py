@@ -68,6 +68,14 @@ class QuietHours:
 
 
 @dataclass(frozen=True)
+class Occasion:
+    """A one-off send of a chosen item on a day: an anniversary, a commemoration."""
+
+    at: datetime  # aware; moved out of quiet hours like any send
+    content: str
+
+
+@dataclass(frozen=True)
 class Campaign:
     """What staff write once: a window, rhythms, quiet hours, a daily cap and a content pool."""
 
@@ -79,6 +87,7 @@ class Campaign:
     peaks: tuple[Peak, ...] = ()
     quiet: QuietHours = field(default_factory=QuietHours)
     daily_cap: int = 2  # sends a day at most (the cap per subscriber across campaigns)
+    occasions: tuple[Occasion, ...] = ()  # outside the pool's round; kept first under the cap
 
 
 @dataclass(frozen=True)
@@ -88,45 +97,73 @@ class Send:
     at: datetime
     content: str
     peak: bool = False
+    occasion: bool = False  # a one-off item, not the pool's next
 
 
 def plan(campaign: Campaign, since: datetime, until: datetime) -> list[Send]:
     """List the sends of a campaign between two moments, within its window.
 
     Base and peak rhythms are merged on peak days (so a peak is never sparser than the base);
-    each time in quiet hours moves to their end; times that meet are sent once; a day keeps
-    at most `daily_cap` sends (the earliest). Content goes round the pool in order, counted
-    from the campaign's start, so any period of the same campaign agrees with the whole.
+    each time in quiet hours moves to their end; times that meet are sent once, an occasion
+    taking the place of a regular send; a day keeps at most `daily_cap` sends, occasions
+    first, then the earliest. Content goes round the pool in order, counted from the
+    campaign's start, so any period of the same campaign agrees with the whole.
     """
-    if not campaign.pool:
-        return []
     start = max(since, campaign.starts_at)
     stop = min(until, campaign.ends_at)
     everything = _times(campaign, campaign.starts_at, stop)
     sends = []
-    for number, (moment, peak) in enumerate(everything):
+    number = 0  # regular sends so far: the pool's round counts only them
+    for moment, peak, occasion in everything:
+        if occasion is not None:
+            send = Send(moment, occasion, peak, occasion=True)
+        elif campaign.pool:
+            send = Send(moment, campaign.pool[number % len(campaign.pool)], peak)
+            number += 1
+        else:
+            continue
         if moment >= start:
-            content = campaign.pool[number % len(campaign.pool)]
-            sends.append(Send(moment, content, peak))
+            sends.append(send)
     return sends
 
 
-def _times(campaign: Campaign, start: datetime, stop: datetime) -> list[tuple[datetime, bool]]:
-    """Return every allowed send time in [start, stop), with whether it is in a peak."""
+def next_send(campaign: Campaign, after: datetime) -> Send | None:
+    """Return the first send at or after a moment, or None when the campaign has no more."""
+    horizon = timedelta(days=8)  # a week's rhythm shows within 8 days; occasions may be far
+    since = after
+    while since < campaign.ends_at:
+        sends = plan(campaign, since, since + horizon)
+        if sends:
+            return sends[0]
+        since, horizon = since + horizon, min(horizon * 4, timedelta(days=800))
+    return None
+
+
+def _times(
+    campaign: Campaign, start: datetime, stop: datetime
+) -> list[tuple[datetime, bool, str | None]]:
+    """Return every allowed send time in [start, stop): in a peak, and the occasion's item."""
     tz = campaign.tz
-    chosen: dict[datetime, bool] = {}
+    chosen: dict[datetime, tuple[bool, str | None]] = {}
     for moment, peak in _raw(campaign, start, stop):
         moved = campaign.quiet.after(moment.astimezone(tz))
         if start <= moved < stop:
-            chosen[moved] = chosen.get(moved, False) or peak
+            was_peak, occasion = chosen.get(moved, (False, None))
+            chosen[moved] = (was_peak or peak, occasion)
+    for one in campaign.occasions:
+        moved = campaign.quiet.after(one.at.astimezone(tz))
+        if start <= moved < stop:
+            was_peak, had = chosen.get(moved, (False, None))
+            chosen[moved] = (was_peak, had or one.content)  # the first one given wins
     per_day: Counter[date] = Counter()
-    kept = []
-    for moment in sorted(chosen):
+    kept = set()
+    firsts = sorted(chosen, key=lambda moment: (chosen[moment][1] is None, moment))
+    for moment in firsts:  # occasions first, then the earliest, up to the cap each day
         day = moment.astimezone(tz).date()
         if per_day[day] < campaign.daily_cap:
             per_day[day] += 1
-            kept.append((moment, chosen[moment]))
-    return kept
+            kept.add(moment)
+    return [(moment, *chosen[moment]) for moment in sorted(kept)]
 
 
 def _raw(campaign: Campaign, start: datetime, stop: datetime) -> Iterator[tuple[datetime, bool]]:

@@ -9,9 +9,10 @@ import click
 from sqlalchemy import select
 
 from bot.app import OutreachApp
-from bot.cli.common import fail_cleanly, resolve_area, resolve_commune, sessions, settings
+from bot.cli.common import fail_cleanly, sessions, settings
 from bot.settings import Settings
 from db import areas as area_queries
+from db.areas import resolve_area, resolve_commune
 from db.base import utcnow
 from db.cooperatives import by_public_code, create_cooperative, invite_link
 from db.engine import create_db_engine, session_factory
@@ -170,12 +171,15 @@ def area_find(name: str, province: str | None) -> None:
 
 
 from bot.cli.broadcast import broadcast  # noqa: E402  (registers on the group defined above)
+from bot.cli.campaign import calendar_group, campaign  # noqa: E402
 from bot.cli.content import content  # noqa: E402
 from bot.cli.ocop import ocop  # noqa: E402
 from bot.cli.training import training  # noqa: E402
 from bot.cli.zalo import zalo  # noqa: E402
 
 main.add_command(broadcast)
+main.add_command(campaign)
+main.add_command(calendar_group)
 main.add_command(content)
 main.add_command(ocop)
 main.add_command(training)

@@ -11,8 +11,9 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cli.common import UsageProblem, fail_cleanly, resolve_area, sessions, settings
+from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
 from bot.cli.content import broadcast_text
+from db.areas import resolve_area
 from db.audience import Audience, count_audience
 from db.base import utcnow
 from db.broadcasts import Progress, create_broadcast, move, progress

@@ -19,6 +19,7 @@ from messages.channels import plain, split_text
 from messages.kinds import Kind
 from messages.packs import SHIPPED, PackProblem, pack_files, read_packs, render_content
 from messages.render import SAMPLE_SUBSCRIBER, subscriber_context
+from schedules.calendar import ensure_calendar
 
 CHANNELS = [c.value for c in Channel]
 
@@ -47,12 +48,20 @@ def load(directory: Path | None) -> None:
             f"{count} problem{'s' if count > 1 else ''} in the packs; nothing was loaded:\n"
             + "\n".join(problem.errors)
         ) from None
+    now = utcnow()
     with sessions().begin() as session:
-        counts = load_items(session, items, utcnow(), packs=[p.stem for p in pack_files(where)])
+        counts = load_items(session, items, now, packs=[p.stem for p in pack_files(where)])
+        # The commemoration days may have changed: the built-in calendar follows them.
+        cal = ensure_calendar(session, now, settings().tz)
     click.echo(
         f"content: {counts.added} added, {counts.updated} updated, "
         f"{counts.unchanged} unchanged, {counts.retired} retired"
     )
+    if cal.next_fire_at is not None:
+        local = cal.next_fire_at.astimezone(settings().tz)
+        click.echo(
+            f"calendar: next cooperative day goes {local:%Y-%m-%d %H:%M} (see `outreach calendar`)"
+        )
 
 
 @content.command("list")

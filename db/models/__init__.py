@@ -9,6 +9,14 @@ from db.models.broadcast import (
     Delivery,
     DeliveryStatus,
 )
+from db.models.campaign import (
+    Campaign,
+    CampaignFiring,
+    CampaignKind,
+    CampaignStatus,
+    FiringOutcome,
+    SchedulerLease,
+)
 from db.models.content import ContentItem
 from db.models.cooperative import Cooperative, CooperativeKind
 from db.models.link import LinkCode, OAuthToken
@@ -41,6 +49,10 @@ __all__ = [
     "AreaLevel",
     "Broadcast",
     "BroadcastStatus",
+    "Campaign",
+    "CampaignFiring",
+    "CampaignKind",
+    "CampaignStatus",
     "Channel",
     "Consent",
     "ContentItem",
@@ -51,6 +63,7 @@ __all__ = [
     "DeliveryStatus",
     "Feedback",
     "FeedbackStatus",
+    "FiringOutcome",
     "FormerArea",
     "FormerAreaLevel",
     "LinkCode",
@@ -60,6 +73,7 @@ __all__ = [
     "OcopTap",
     "RegistrationStatus",
     "Role",
+    "SchedulerLease",
     "Staff",
     "StaffRole",
     "Subscriber",

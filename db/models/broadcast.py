@@ -61,6 +61,7 @@ class Broadcast(Base):
     """A message, an audience and a time; its deliveries say what happened to each recipient."""
 
     __tablename__ = "broadcast"
+    __table_args__ = (Index("ix_broadcast_campaign_started", "campaign_id", "started_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     kind: Mapped[str] = mapped_column(String(32), default="policy", comment="policy, ocop, ...")
@@ -94,6 +95,13 @@ class Broadcast(Base):
     )
     course_id: Mapped[int | None] = mapped_column(
         ForeignKey("training_course.id", ondelete="SET NULL"), index=True
+    )
+    # Sent by the scheduler for a campaign (or the calendar): counted against the daily cap.
+    campaign_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign.id", ondelete="SET NULL"), comment="the campaign that fired it"
+    )
+    firing_id: Mapped[int | None] = mapped_column(
+        ForeignKey("campaign_firing.id", ondelete="SET NULL"), comment="which planned send"
     )
 
 

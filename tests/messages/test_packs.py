@@ -82,6 +82,7 @@ def test_commemoration_golden_on_its_next_day(shipped: dict[str, PackItem]) -> N
     assert day.data["when"] == {"month": 4, "day": 11} and day.data["since"] == 1946
     assert render_content(day.kind, day.data, today=TODAY) == (
         "🎉 <b>Ngày Hợp tác xã Việt Nam (80 năm)</b>\n"
+        "🎊 Kỷ niệm tròn 80 năm\n"  # a round anniversary is marked
         "📅 Thứ Bảy, 11/04/2026\n"
         "\n"
         "Năm 1946, Chủ tịch Hồ Chí Minh viết thư kêu gọi điền chủ, nông gia Việt Nam tham gia "
