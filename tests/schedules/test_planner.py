@@ -9,10 +9,11 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from schedules.planner import Cadence, Campaign, Peak, QuietHours, plan
+from schedules.planner import Cadence, Campaign, Occasion, Peak, QuietHours, plan
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 POOL = tuple(f"khau-hieu-0{n}" for n in range(1, 9))
+DAYS = ("ngay-hop-tac-xa-viet-nam", "ngay-doanh-nhan-viet-nam")
 
 
 def local(*args: int) -> datetime:
@@ -88,6 +89,10 @@ def campaigns(draw: st.DrawFn) -> Campaign:
         pool=tuple(draw(st.lists(st.sampled_from(POOL), min_size=1, max_size=5, unique=True))),
         tz=TZ,
         daily_cap=draw(st.integers(1, 6)),
+        occasions=tuple(
+            Occasion(start + timedelta(minutes=draw(st.integers(0, 45 * 24 * 60))), slug)
+            for slug in draw(st.lists(st.sampled_from(DAYS), max_size=3))
+        ),
     )
 
 
@@ -104,9 +109,17 @@ def test_every_plan_keeps_the_rules(campaign: Campaign) -> None:
         moment = send.at.astimezone(TZ).time()
         quiet = campaign.quiet
         assert not quiet.contains(moment) or quiet.start == quiet.end
-    if len(sends) >= len(campaign.pool):  # nothing repeats before the pool is used up
-        first = [s.content for s in sends[: len(campaign.pool)]]
+    regular = [s for s in sends if not s.occasion]
+    if len(regular) >= len(campaign.pool):  # nothing repeats before the pool is used up
+        first = [s.content for s in regular[: len(campaign.pool)]]
         assert sorted(first) == sorted(campaign.pool)
+    kept = {(s.at, s.content) for s in sends if s.occasion}
+    for one in campaign.occasions:  # an occasion is dropped only for a day full of occasions
+        at = campaign.quiet.after(one.at.astimezone(TZ))
+        day = at.date()
+        if campaign.starts_at <= at < campaign.ends_at and (at, one.content) not in kept:
+            same_day = [s for s in sends if s.at.astimezone(TZ).date() == day]
+            assert all(s.occasion for s in same_day) or any(s.at == at for s in same_day)
 
 
 @settings(max_examples=60, deadline=None)
@@ -122,3 +135,26 @@ def test_a_peak_is_never_sparser_than_the_base(campaign: Campaign) -> None:
         s.at.astimezone(TZ).date() for s in plan(without, campaign.starts_at, campaign.ends_at)
     )
     assert all(with_peak[day] >= n for day, n in base.items())
+
+
+def test_an_occasion_takes_the_place_of_a_regular_send() -> None:
+    day = Campaign(
+        starts_at=local(2026, 10, 28),
+        ends_at=local(2026, 10, 31),
+        cadence=Cadence((time(7, 30), time(19, 30))),
+        pool=("a", "b"),
+        tz=TZ,
+        occasions=(Occasion(local(2026, 10, 29, 7, 30), "ngay-thanh-lap"),),
+    )
+    sends = [
+        (s.at.astimezone(TZ).strftime("%d %H:%M"), s.content, s.occasion)
+        for s in plan(day, day.starts_at, day.ends_at)
+    ]
+    assert sends == [
+        ("28 07:30", "a", False),
+        ("28 19:30", "b", False),
+        ("29 07:30", "ngay-thanh-lap", True),  # the pool does not move for it
+        ("29 19:30", "a", False),
+        ("30 07:30", "b", False),
+        ("30 19:30", "a", False),
+    ]
