@@ -29,6 +29,7 @@ from bot.dispatcher import Dispatcher, DispatchPolicy, Route
 from bot.ratelimit import ChannelLimiter, ConversationLimiter
 from bot.settings import Settings, SettingsError
 from bot.web import ZALO_BOT_PATH, Webhooks, WebServer
+from db import audit
 from db.base import utcnow
 from db.engine import create_db_engine, session_factory
 from db.migrate import alembic_config
@@ -64,16 +65,29 @@ def seed_admins(session: Session, admins: tuple[int, ...], now: datetime) -> Non
         )
         staff = session.scalar(query)
         if staff is None:
-            session.add(
-                Staff(
-                    channel=Channel.TELEGRAM,
-                    user_id=str(user_id),
-                    role=StaffRole.ADMIN,
-                    created_at=now,
-                )
+            staff = Staff(
+                channel=Channel.TELEGRAM, user_id=str(user_id), role=StaffRole.ADMIN, created_at=now
+            )
+            session.add(staff)
+            session.flush()
+            audit.record(
+                session,
+                actor="config:OUTREACH_ADMINS",
+                action="staff.add",
+                target=f"staff:{staff.id}",
+                changes={"channel": "telegram", "user_id": str(user_id), "role": "admin"},
+                now=now,
             )
         elif staff.role != StaffRole.ADMIN:
-            staff.role = StaffRole.ADMIN
+            audit.record(
+                session,
+                actor="config:OUTREACH_ADMINS",
+                action="staff.change",
+                target=f"staff:{staff.id}",
+                changes={"role": [staff.role.value, "admin"], "area": [None, None]},
+                now=now,
+            )
+            staff.role, staff.area_id = StaffRole.ADMIN, None
 
 
 def zalo_oa_gate(settings: Settings) -> ZaloOAGate:

@@ -131,6 +131,7 @@ MOVES = {
     "cancel": (
         {
             BroadcastStatus.DRAFT,
+            BroadcastStatus.AWAITING_APPROVAL,
             BroadcastStatus.SCHEDULED,
             BroadcastStatus.SENDING,
             BroadcastStatus.PAUSED,

@@ -174,6 +174,7 @@ from bot.cli.broadcast import broadcast  # noqa: E402  (registers on the group d
 from bot.cli.campaign import calendar_group, campaign  # noqa: E402
 from bot.cli.content import content  # noqa: E402
 from bot.cli.ocop import ocop  # noqa: E402
+from bot.cli.staff import audit_log, staff  # noqa: E402
 from bot.cli.training import training  # noqa: E402
 from bot.cli.zalo import zalo  # noqa: E402
 
@@ -182,5 +183,7 @@ main.add_command(campaign)
 main.add_command(calendar_group)
 main.add_command(content)
 main.add_command(ocop)
+main.add_command(staff)
+main.add_command(audit_log)
 main.add_command(training)
 main.add_command(zalo)

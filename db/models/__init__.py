@@ -33,7 +33,7 @@ from db.models.member import (
 )
 from db.models.meta import MetaValue
 from db.models.ocop import OcopProduct, OcopTap
-from db.models.staff import Staff, StaffRole
+from db.models.staff import AuditEntry, Staff, StaffRole
 from db.models.training import (
     CourseStatus,
     RegistrationStatus,
@@ -47,6 +47,7 @@ __all__ = [
     "PENDING_DELIVERY",
     "Area",
     "AreaLevel",
+    "AuditEntry",
     "Broadcast",
     "BroadcastStatus",
     "Campaign",

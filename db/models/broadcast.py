@@ -27,6 +27,8 @@ class BroadcastStatus(StrEnum):
     """Where a broadcast stands."""
 
     DRAFT = "draft"  # being written; nothing happens at its time
+    AWAITING_APPROVAL = "awaiting_approval"  # written; waits for an approver other than its author
+    REJECTED = "rejected"  # an approver said no (the reason is in decision_note)
     SCHEDULED = "scheduled"  # will start at send_at
     SENDING = "sending"  # audience snapshotted; deliveries are going out
     PAUSED = "paused"  # deliveries wait until resumed
@@ -103,6 +105,15 @@ class Broadcast(Base):
     firing_id: Mapped[int | None] = mapped_column(
         ForeignKey("campaign_firing.id", ondelete="SET NULL"), comment="which planned send"
     )
+    # Written by an officer in the bot: who wrote it and who approved or rejected it.
+    author_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), index=True, comment="the officer who wrote it"
+    )
+    decided_by_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), comment="the approver who approved or rejected"
+    )
+    decided_at: Mapped[datetime | None]
+    decision_note: Mapped[str | None] = mapped_column(String(300), comment="why it was rejected")
 
 
 class Delivery(Base):
