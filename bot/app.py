@@ -25,6 +25,8 @@ from bot.channels.zalo_oa_rules import ZaloOAGate, ZaloRules, ZnsTemplate
 from bot.channels.zalo_oa_tokens import TokenKeeper, ZaloOAuth
 from bot.conversation.events import Inbound, Reply
 from bot.conversation.member import MemberConversation
+from bot.conversation.staff import StaffConversation, StaffPolicy
+from bot.conversation.staff import wants as staff_wants
 from bot.dispatcher import Dispatcher, DispatchPolicy, Route
 from bot.ratelimit import ChannelLimiter, ConversationLimiter
 from bot.settings import Settings, SettingsError
@@ -34,6 +36,7 @@ from db.base import utcnow
 from db.engine import create_db_engine, session_factory
 from db.migrate import alembic_config
 from db.models import Channel, Staff, StaffRole
+from db.staff import find_staff
 from schedules.scheduler import Scheduler, SchedulerPolicy
 
 log = logging.getLogger(__name__)
@@ -128,6 +131,9 @@ class OutreachApp:
         self.conversation = MemberConversation(
             settings.tz, phone=settings.zalo_oa and settings.zalo_zns_template_id is not None
         )
+        self.staff = StaffConversation(
+            settings.tz, StaffPolicy(frozenset(settings.outreach_approval_kinds))
+        )
         settings.require_channel()
         routes: dict[Channel, Route] = {}
         self.telegram: TelegramChannel | None = None
@@ -204,8 +210,11 @@ class OutreachApp:
                 log.warning("could not alert admin %s: %s", admin, exc)
 
     def handle_now(self, event: Inbound) -> list[Reply]:
-        """Handle one member event in its own transaction."""
+        """Handle one event in its own transaction: an officer's staff business, or a member's."""
         with self.sessions.begin() as session:
+            officer = find_staff(session, event.channel, event.chat_id)
+            if officer is not None and staff_wants(officer, event):
+                return self.staff.handle(session, officer, event, self.clock())
             return self.conversation.handle(session, event, self.clock())
 
     async def handle_event(self, event: Inbound) -> list[Reply]:

@@ -58,6 +58,8 @@ class Settings(BaseSettings):
     outreach_web_port: int = 8080
     # How often the scheduler looks for due campaign sends (seconds); at most a minute.
     outreach_scheduler_tick: float = Field(default=15.0, gt=0, le=60)
+    # Kinds of announcement an officer writes that need another officer's approval.
+    outreach_approval_kinds: Annotated[tuple[str, ...], NoDecode] = ("policy",)
 
     @field_validator("telegram_bot_token")
     @classmethod
@@ -124,6 +126,19 @@ class Settings(BaseSettings):
         if not all(re.fullmatch(r"\d+", p) for p in parts):
             raise ValueError("must be comma-separated numeric Telegram user ids, e.g. 12345,67890")
         return tuple(int(p) for p in parts)
+
+    @field_validator("outreach_approval_kinds", mode="before")
+    @classmethod
+    def _approval_kinds(cls, value: object) -> tuple[str, ...]:
+        known = ("policy", "market", "model_story", "notice")
+        if isinstance(value, (tuple, list)):
+            parts = [str(v) for v in value]
+        else:
+            parts = [p.strip() for p in str(value or "").split(",") if p.strip()]
+        unknown = [p for p in parts if p not in known]
+        if unknown:
+            raise ValueError(f"unknown kinds {', '.join(unknown)}; use some of {', '.join(known)}")
+        return tuple(parts)
 
     @field_validator("outreach_public_url")
     @classmethod

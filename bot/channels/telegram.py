@@ -15,6 +15,7 @@ from telegram import (
     Message,
     Update,
 )
+from telegram.constants import ParseMode
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import (
     Application,
@@ -29,6 +30,7 @@ from telegram.ext import (
 from bot.conversation.events import EventKind, Inbound, Option, Reply
 from db.models import Channel
 from messages import member as say
+from messages.channels import caption_and_rest, split_text
 
 log = logging.getLogger(__name__)
 
@@ -67,13 +69,19 @@ def to_inbound(update: Update) -> Inbound | None:
     if message is None:
         return None  # edits, reactions and the like need no answer
     text = message.text
+    if message.photo:  # a member's photo is not read; an officer's becomes an announcement
+        caption = message.caption or ""
+        html = message.caption_html if caption else ""
+        return replace(
+            event, kind=EventKind.OTHER, text=caption, html=html, photo=message.photo[-1].file_id
+        )
     if text is None:
         return replace(event, kind=EventKind.OTHER)
     if text.startswith("/"):
         head, _, rest = text[1:].partition(" ")
         command = head.split("@", 1)[0].lower()
         return replace(event, kind=EventKind.COMMAND, command=command, text=rest.strip())
-    return replace(event, text=text)
+    return replace(event, text=text, html=message.text_html)
 
 
 def keyboard(options: Sequence[Option], columns: int = 1) -> InlineKeyboardMarkup | None:
@@ -140,6 +148,9 @@ class TelegramChannel:
         pressed = query.message if query is not None else None
         for reply in replies:
             markup = keyboard(reply.options, reply.columns)
+            if reply.chat is not None:  # to someone else: an approver, an author
+                await self._send(int(reply.chat), reply, markup)
+                continue
             if reply.edit and isinstance(pressed, Message):
                 await self._edit(pressed, reply.text, markup)
                 pressed = None
@@ -148,7 +159,32 @@ class TelegramChannel:
                 # The pressed keyboard is spent: removing it avoids a second, stale tap.
                 await self._edit(pressed, None, None)
                 pressed = None
+            await self._send(chat_id, reply, markup)
+
+    async def _send(self, chat_id: int, reply: Reply, markup: InlineKeyboardMarkup | None) -> None:
+        """Send one reply: plain text, or HTML (and a photo) exactly as a broadcast goes."""
+        if not (reply.html or reply.photo):
             await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup)
+            return
+        mode = ParseMode.HTML if reply.html else None
+        bot = self.application.bot
+        if reply.photo is not None:
+            caption, rest = caption_and_rest(reply.text) if reply.html else (reply.text, [])
+            last = not rest
+            await bot.send_photo(
+                chat_id,
+                reply.photo,
+                caption=caption or None,
+                parse_mode=mode,
+                reply_markup=markup if last else None,
+            )
+        else:
+            rest = split_text(reply.text)
+        for number, part in enumerate(rest, 1):
+            last = number == len(rest)
+            await bot.send_message(
+                chat_id, part, parse_mode=mode, reply_markup=markup if last else None
+            )
 
     async def _edit(
         self, message: Message, text: str | None, markup: InlineKeyboardMarkup | None

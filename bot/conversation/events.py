@@ -31,6 +31,8 @@ class Inbound:
     data: str | None = None
     display_name: str | None = None
     ref: str | None = None  # the platform's id of the update, kept as consent evidence
+    html: str | None = None  # the text (or a photo's caption) with its formatting, as HTML
+    photo: str | None = None  # a photo's file id on the platform (the largest size)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,6 +52,9 @@ class Reply:
     options: tuple[Option, ...] = ()
     columns: int = 1
     edit: bool = False
+    html: bool = False  # text is HTML (a preview of a broadcast), not plain text
+    photo: str | None = None  # send as a photo with the text as its caption
+    chat: str | None = None  # send to this chat instead (an approver, an author), not an edit
 
 
 class BadChoice(ValueError):

@@ -27,6 +27,7 @@ from db.subscribers import get_subscriber
 from db.textmatch import fold
 from messages import linking as say_link
 from messages import member as say
+from messages import staff as say_staff
 
 log = logging.getLogger(__name__)
 
@@ -47,6 +48,8 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "dangky": training.register_command,
     "danhgia": training.rate_command,
 }
+# Staff commands reach here only from people who are not staff: refused politely, and logged.
+STAFF_ONLY = frozenset({"new", "broadcasts", "stats", "staffhelp"})
 PHONE_COMMANDS = frozenset({"sdt", "phone"})
 # Buttons valid whatever step the member is in (under a profile, a broadcast, a list).
 ANYTIME = {"prof": profile.on_profile, "ocop": ocop.on_choice, "trn": training.on_choice}
@@ -80,6 +83,14 @@ class MemberConversation:
     def _route(self, turn: Turn) -> list[Reply]:
         event = turn.event
         if event.kind == EventKind.COMMAND:
+            if event.command in STAFF_ONLY:
+                log.warning(
+                    "staff command /%s from %s:%s, who is not staff; refused",
+                    event.command,
+                    event.channel,
+                    event.chat_id,
+                )
+                return [Reply(say_staff.NOT_STAFF)]
             handler = COMMANDS.get(event.command or "")
             if event.command in PHONE_COMMANDS and not self.phone:
                 return [Reply(say_link.PHONE_NOT_USED)]

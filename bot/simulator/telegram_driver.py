@@ -56,11 +56,15 @@ class TelegramDriver(TelegramState):
         *,
         first_name: str = DEFAULT_FIRST_NAME,
         username: str | None = None,
+        entities: list[dict[str, Any]] | None = None,
     ) -> dict:
-        """Inject a private text message from user ``chat_id``; return the Update."""
+        """Inject a private text message from user ``chat_id``; return the Update.
+
+        `entities` adds formatting the user applied (bold, italic, links), as Telegram sends it.
+        """
         content: dict[str, Any] = {"text": text}
-        if entities := bot_command_entities(text):
-            content["entities"] = entities
+        if found := [*bot_command_entities(text), *(entities or [])]:
+            content["entities"] = found
         return self._user_message(chat_id, first_name, username, content)
 
     def send_photo(self, chat_id: int, caption: str | None = None) -> dict:

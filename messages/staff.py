@@ -1,0 +1,100 @@
+"""What the bot says to officers: composing, approving and following announcements."""
+
+from __future__ import annotations
+
+NOT_STAFF = (
+    "Lệnh này chỉ dành cho cán bộ Liên minh Hợp tác xã. Nếu anh/chị là cán bộ, "
+    "xin nhờ quản trị viên thêm tài khoản của mình."
+)
+ASK_KIND = "✍️ Soạn tin mới. Đây là loại tin nào?"
+KIND_NOTICE = "Thông báo chung"
+ASK_CONTENT = (
+    "Gửi nội dung tin: một tin nhắn chữ (giữ nguyên chữ đậm, nghiêng, đường link), hoặc một "
+    "ảnh kèm chú thích. Có thể chèn {{ subscriber.name }} để gọi tên từng người.\n"
+    "Gõ /huy để thôi."
+)
+NEED_CONTENT = "Xin gửi nội dung tin bằng chữ, hoặc một ảnh kèm chú thích."
+BAD_TEMPLATE = "Nội dung có chỗ viết chưa đúng nên chưa dùng được: {problem}. Xin gửi lại nội dung."
+TOO_LONG = (
+    "Tin dài quá: sẽ thành {parts} tin nhắn Telegram (tối đa {most}). "
+    "Xin rút gọn, hoặc đưa toàn văn lên trang web và gửi đường link."
+)
+ASK_AREA_ALL = "Gửi đến đâu? Chọn bên dưới, hoặc gõ tên tỉnh hay xã (ví dụ: Mỹ Sơn, Khánh Hòa)."
+ASK_AREA_PROVINCE = "Gửi đến đâu? Chọn cả tỉnh, hoặc gõ tên một xã trong {province}."
+ASK_AREA_COMMUNE = "Tin sẽ gửi đến bà con {commune}."
+EVERYWHERE = "Toàn quốc"
+WHOLE = "Cả {name}"
+OUT_OF_SCOPE = "Anh/chị chỉ được gửi tin trong phạm vi {scope}. Xin chọn lại nơi nhận."
+AREA_NOT_FOUND = "Không tìm thấy nơi nào tên “{text}” trong phạm vi của anh/chị. Xin gõ lại."
+AREA_MANY = "Có nhiều nơi tên “{text}”: {names}. Xin gõ rõ hơn, kèm tên tỉnh."
+ASK_ROLE = "Gửi cho ai?"
+EVERYONE = "Tất cả"
+EMPTY_AUDIENCE = (
+    "Chưa có ai nhận tin với lựa chọn này (không ai ở {area} nhận loại tin này). "
+    "Chưa có gì được lên lịch. Xin chọn lại nơi nhận."
+)
+PREVIEW = "👆 Xem trước: bà con sẽ nhận đúng như trên.\n📍 {area} · {role} · {count} người nhận."
+SEND_NOW = "🚀 Gửi ngay"
+SCHEDULE = "⏰ Hẹn giờ"
+EDIT = "✏️ Sửa nội dung"
+CANCEL = "✖️ Huỷ"
+ASK_TIME = "Gửi lúc nào? Gõ ví dụ: 15/10 7:30, mai 7h, thứ ba 19:30."
+CANCELLED = "Đã huỷ tin đang soạn. Gõ /new để soạn tin khác."
+NOTHING_TO_CANCEL = "Anh/chị không soạn tin nào."
+SCHEDULED = "✅ Đã lên lịch tin #{id}: gửi {when}, đến {count} người."
+AWAITING = (
+    "📨 Tin #{id} đã gửi để duyệt; tin {kind} cần người duyệt khác người soạn. "
+    "Anh/chị sẽ được báo khi có kết quả."
+)
+NO_APPROVER = (
+    "⚠️ Tin #{id} cần được duyệt nhưng chưa có cán bộ duyệt tin nào cho nơi nhận này. "
+    "Xin báo quản trị viên thêm người duyệt."
+)
+TO_APPROVE = (
+    "📝 Tin #{id} của {author} chờ duyệt.\n📍 {area} · {role} · {count} người nhận · gửi {when}."
+)
+APPROVE = "✅ Duyệt"
+REJECT = "❌ Từ chối"
+APPROVED_YOU = "Đã duyệt tin #{id}; tin sẽ gửi {when}."
+APPROVED_AUTHOR = "✅ Tin #{id} đã được {approver} duyệt; tin sẽ gửi {when}."
+ASK_REASON = "Vì sao từ chối tin #{id}? Gõ lý do, người soạn sẽ đọc được."
+REJECTED_YOU = "Đã từ chối tin #{id}."
+REJECTED_AUTHOR = "❌ Tin #{id} bị {approver} từ chối. Lý do: {reason}\nGõ /new để soạn lại."
+OWN_BROADCAST = "Anh/chị không tự duyệt tin mình soạn được; tin cần người duyệt khác."
+ALREADY_DECIDED = "Tin #{id} không còn chờ duyệt (hiện: {status})."
+NOT_YOURS = "Tin #{id} không thuộc phạm vi của anh/chị."
+NO_BROADCASTS = "Anh/chị chưa soạn tin nào. Gõ /new để soạn tin."
+BROADCASTS = "📋 Tin của anh/chị (mới nhất trước):"
+BROADCAST_LINE = "#{id} · {status} · {progress} · {when}\n   {preview}"
+PAUSE = "⏸ Dừng #{id}"
+RESUME = "▶️ Tiếp #{id}"
+STOP = "✖️ Huỷ #{id}"
+MOVED = {
+    "pause": "Đã tạm dừng tin #{id}.",
+    "resume": "Đã cho tin #{id} gửi tiếp.",
+    "cancel": "Đã huỷ tin #{id}; những người chưa nhận sẽ không nhận nữa.",
+}
+CANNOT_MOVE = "Tin #{id} đang ở trạng thái “{status}”, không thể làm vậy."
+STATUS = {
+    "draft": "nháp",
+    "awaiting_approval": "chờ duyệt",
+    "rejected": "bị từ chối",
+    "scheduled": "đã lên lịch",
+    "sending": "đang gửi",
+    "paused": "tạm dừng",
+    "done": "đã gửi xong",
+    "cancelled": "đã huỷ",
+}
+ROLE_LABELS = {
+    "member": "Thành viên HTX",
+    "manager": "Cán bộ quản lý HTX",
+    "farmer": "Nông dân",
+    "officer": "Cán bộ xã, thôn",
+}
+STAFF_HELP = (
+    "Lệnh dành cho cán bộ:\n"
+    "/new – soạn tin mới\n"
+    "/broadcasts – các tin đã soạn: tiến độ, dừng, gửi tiếp, huỷ\n"
+    "/stats – số liệu 30 ngày của địa bàn\n"
+    "/huy – thôi soạn tin"
+)

@@ -1,0 +1,149 @@
+"""Officers in the bot, through the fake Telegram: compose, scope, approve, reject, follow."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from bot.app import OutreachApp
+from bot.settings import load_settings
+from bot.simulator import FakeTelegram
+from db import audit
+from db import staff as people
+from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Channel, Delivery, StaffRole
+from tests.chat import Chat
+from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
+
+KH = "Tỉnh Khánh Hòa"
+EDITOR, APPROVER, STRANGER = 9301, 9302, 9309
+MY_SON, CA_NA = [9311, 9312], [9321]
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()  # Tuesday 24/11/2026, 07:30 in Hà Nội
+
+
+@pytest.fixture
+async def running(
+    database_url: str, telegram: FakeTelegram, clock: FakeClock
+) -> AsyncIterator[OutreachApp]:
+    settings = load_settings(
+        telegram_bot_token=telegram.token,
+        telegram_api_url=telegram.base_url,
+        database_url=database_url,
+    )
+    app = OutreachApp(settings, clock)
+    await app.start()
+    yield app
+    await app.stop()
+
+
+def set_up(sessions: sessionmaker[Session], telegram: FakeTelegram, clock: FakeClock) -> None:
+    """An editor for Xã Mỹ Sơn, an approver for the province, members in two communes."""
+    with sessions.begin() as session:
+        my_son = session.get(Area, commune_id(session, "Xã Mỹ Sơn", KH))
+        province = session.scalar(
+            select(Area).where(Area.name == KH, Area.level == AreaLevel.PROVINCE)
+        )
+        for user_id, role, area, name in (
+            (EDITOR, StaffRole.EDITOR, my_son, "Chị Lan"),
+            (APPROVER, StaffRole.APPROVER, province, "Anh Hùng"),
+        ):
+            people.add_staff(
+                session,
+                channel=Channel.TELEGRAM,
+                user_id=str(user_id),
+                role=role,
+                area=area,
+                name=name,
+                actor="cli:test",
+                now=clock(),
+            )
+        add_subscribers(session, MY_SON, area_id=commune_id(session, "Xã Mỹ Sơn", KH))
+        add_subscribers(session, CA_NA, area_id=commune_id(session, "Xã Cà Ná", KH))
+    for chat in (EDITOR, APPROVER, STRANGER, *MY_SON, *CA_NA):
+        telegram.add_chat(chat)
+
+
+async def compose(editor: Chat, text: str, entities: list[dict[str, object]] | None = None) -> None:
+    await editor.say("/new", "loại tin nào")
+    await editor.tap("Chủ trương", "Gửi nội dung tin")
+    editor.telegram.send_text(editor.chat_id, text, entities=entities)
+    await editor.expect("Tin sẽ gửi đến bà con Xã Mỹ Sơn")
+
+
+async def test_compose_schedule_approve_and_deliver(
+    running: OutreachApp,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+) -> None:
+    set_up(sessions, telegram, clock)
+    editor, approver = Chat(telegram, EDITOR), Chat(telegram, APPROVER)
+    bold = [{"type": "bold", "offset": 0, "length": 7}]
+    await compose(editor, "Họp bàn kế hoạch vụ đông, {{ subscriber.name }} nhớ đến nhé", bold)
+    await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
+    editor.press("Tất cả")
+    preview = await editor.expect("Họp bàn kế hoạch vụ đông, Nguyễn Văn An nhớ đến nhé")
+    assert {"type": "bold", "offset": 0, "length": 7} in preview.get("entities", [])
+    await editor.expect("Xem trước: bà con sẽ nhận đúng như trên.\n📍 Xã Mỹ Sơn · Tất cả · 2")
+
+    await editor.tap("Hẹn giờ", "Gửi lúc nào?")
+    await editor.say("1/1/2026 7:00", "đã qua")
+    await editor.say("mai 7h", "đã gửi để duyệt")
+    with sessions() as session:
+        (draft,) = session.scalars(select(Broadcast))
+        assert draft.status is BroadcastStatus.AWAITING_APPROVAL
+    await approver.expect("Họp bàn kế hoạch vụ đông")  # the preview, as members will see it
+    await approver.expect(f"Tin #{draft.id} của Chị Lan chờ duyệt")
+    await approver.tap("Duyệt", f"Đã duyệt tin #{draft.id}")
+    await editor.expect(f"Tin #{draft.id} đã được Anh Hùng duyệt")
+
+    clock.advance(hours=23, minutes=30)  # Wednesday 07:00
+    await wait_done(sessions, draft.id, clock=clock)
+    for member in MY_SON:
+        got = await Chat(telegram, member).expect("Họp bàn kế hoạch vụ đông")
+        assert f"Thành viên {member} nhớ đến nhé" in got["text"]
+        assert {"type": "bold", "offset": 0, "length": 7} in got.get("entities", [])
+    assert telegram.messages(CA_NA[0]) == []  # outside the chosen commune
+
+    await editor.say("/broadcasts", f"#{draft.id} · đã gửi xong · 2/2 đã gửi")
+    with sessions() as session:
+        actions = [(e.action, e.actor) for e in audit.entries(session, action="broadcast.")]
+    assert [a for a, _ in actions] == ["broadcast.approve", "broadcast.create"]
+
+
+async def test_scope_rejection_and_strangers(
+    running: OutreachApp,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    set_up(sessions, telegram, clock)
+    editor, approver = Chat(telegram, EDITOR), Chat(telegram, APPROVER)
+    with caplog.at_level(logging.WARNING):
+        await Chat(telegram, STRANGER).say("/new", "chỉ dành cho cán bộ")
+    assert f"staff command /new from telegram:{STRANGER}, who is not staff" in caplog.text
+
+    await compose(editor, "Thông báo lịch tiêm phòng cho đàn gia súc")
+    await editor.say("Cà Ná, Khánh Hòa", "chỉ được gửi tin trong phạm vi Xã Mỹ Sơn")
+    await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
+    await editor.tap("Nông dân", "Chưa có ai nhận tin")  # nobody there is a farmer
+    await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
+    await editor.tap("Tất cả", "Xem trước")
+    await editor.tap("Gửi ngay", "đã gửi để duyệt")
+    await approver.expect("chờ duyệt")
+    await approver.tap("Từ chối", "Vì sao từ chối")
+    await approver.say("Sai ngày tiêm, xem lại với thú y xã", "Đã từ chối")
+    await editor.expect("bị Anh Hùng từ chối. Lý do: Sai ngày tiêm, xem lại với thú y xã")
+    with sessions() as session:
+        (rejected,) = session.scalars(select(Broadcast))
+        assert rejected.status is BroadcastStatus.REJECTED
+        assert session.scalar(select(Delivery.id)) is None  # nothing was sent
+    await editor.say("/stats", "Thống kê 30 ngày")
