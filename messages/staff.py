@@ -98,3 +98,28 @@ STAFF_HELP = (
     "/stats – số liệu 30 ngày của địa bàn\n"
     "/huy – thôi soạn tin"
 )
+
+ADMIN_ONLY = "Chỉ quản trị viên mới quản lý được danh sách cán bộ."
+STAFF_USAGE = (
+    "Quản lý cán bộ:\n"
+    "/staff – xem danh sách\n"
+    "/staff them <mã Telegram> <bientap|duyet|quantri> [nơi] – thêm, ví dụ: "
+    "/staff them 123456789 bientap Mỹ Sơn, Khánh Hòa\n"
+    "/staff doi <số> <vai trò> [nơi] – đổi vai trò, phạm vi\n"
+    "/staff xoa <số> – xoá"
+)
+STAFF_LINE = "{id}. {name} · {role} · {area} · telegram:{user_id}"
+STAFF_ROLE = {"admin": "quản trị", "editor": "biên tập", "approver": "duyệt tin"}
+STAFF_EVERYWHERE = "toàn quốc"
+STAFF_ADDED = "Đã thêm cán bộ:\n{line}"
+STAFF_CHANGED = "Đã đổi:\n{line}"
+STAFF_REMOVED = "Đã xoá cán bộ:\n{line}"
+STAFF_NOT_FOUND = "Không có cán bộ số {id}. Gõ /staff để xem danh sách."
+STAFF_BAD_ROLE = "Vai trò “{role}” không rõ; dùng bientap, duyet hoặc quantri."
+STAFF_PLACE = "Không tìm thấy nơi “{text}”. Gõ tên tỉnh, hoặc tên xã kèm tỉnh: Mỹ Sơn, Khánh Hòa."
+STAFF_PROBLEMS = {
+    "an editor works in one area": "Biên tập viên cần một phạm vi: gõ tên tỉnh hoặc xã.",
+    "an admin works everywhere": "Quản trị viên làm việc trên toàn quốc, không cần ghi nơi.",
+    "last admin": "Đây là quản trị viên cuối cùng: hãy cho người khác làm quản trị trước.",
+    "is staff already": "Tài khoản này đã là cán bộ; dùng /staff doi để đổi.",
+}

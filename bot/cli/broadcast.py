@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
 from bot.cli.content import broadcast_text
+from db import audit
 from db.areas import resolve_area
 from db.audience import Audience, count_audience
 from db.base import utcnow
@@ -177,6 +178,19 @@ def create(
             templated=item is None,
             content_id=item.id if item else None,
         )
+        audit.record(
+            session,
+            actor=audit.cli_actor(),
+            action="broadcast.create",
+            target=f"broadcast:{created.id}",
+            changes={
+                "kind": created.kind,
+                "audience": audience.to_json(),
+                "send_at": send_at.isoformat(),
+                "recipients_now": size,
+            },
+            now=now,
+        )
         click.echo(
             f"broadcast {created.id}: {size} recipients, sending at "
             f"{send_at.astimezone(tz):%Y-%m-%d %H:%M} ({tz.key})"
@@ -272,8 +286,19 @@ def bar(done: int, total: int, rate: float, status: str, width: int = 30) -> str
 
 
 def _move(action: str, broadcast_id: int) -> None:
+    now = utcnow()
     with sessions().begin() as session:
-        moved = move(session, broadcast_id, action, utcnow())
+        found = session.get(Broadcast, broadcast_id)
+        before = found.status.value if found is not None else None
+        moved = move(session, broadcast_id, action, now)
+        audit.record(
+            session,
+            actor=audit.cli_actor(),
+            action=f"broadcast.{action}",
+            target=f"broadcast:{broadcast_id}",
+            changes={"status": [before, moved.status.value]},
+            now=now,
+        )
         click.echo(f"broadcast {broadcast_id} is now {moved.status}")
 
 

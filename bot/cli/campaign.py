@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 
 from bot.campaigns import describe_kind, load_campaign, pause, resume
 from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
+from db import audit
 from db.audience import Audience, count_audience
 from db.base import utcnow
 from db.campaigns import CampaignRefused, by_slug, history, totals
@@ -110,6 +111,15 @@ def load(path: Path) -> None:
         except CampaignRefused as refused:
             raise UsageProblem(str(refused)) from None
         row = saved.campaign
+        if saved.action != "unchanged":
+            audit.record(
+                session,
+                actor=audit.cli_actor(),
+                action=f"campaign.{'add' if saved.action == 'added' else 'update'}",
+                target=f"campaign:{row.slug}",
+                changes={"source": str(path), "checksum": file.checksum},
+                now=now,
+            )
         sends = plan(planned(session, row), now, row.ends_at)
         reach = count_audience(session, Audience.from_json(row.audience))
         click.echo(
@@ -168,6 +178,13 @@ def _move(slug: str, action: str) -> None:
     now = utcnow()
     with sessions().begin() as session:
         row = by_slug(session, slug)
+        audit.record(
+            session,
+            actor=audit.cli_actor(),
+            action=f"campaign.{action}",
+            target=f"campaign:{row.slug}",
+            now=now,
+        )
         try:
             if action == "pause":
                 pause(session, row, now)
@@ -235,6 +252,14 @@ def _change(slug: str, **change: Any) -> None:
     with sessions().begin() as session:
         row = _calendar(session)
         day = calendar.change(session, row, slug, utcnow(), **change)
+        audit.record(
+            session,
+            actor=audit.cli_actor(),
+            action="calendar.change",
+            target=f"calendar:{slug}",
+            changes=change,
+            now=utcnow(),
+        )
         click.echo(_day_line(day))
         click.echo(f"next send {_local(row.next_fire_at, tz)}")
 

@@ -49,7 +49,7 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "danhgia": training.rate_command,
 }
 # Staff commands reach here only from people who are not staff: refused politely, and logged.
-STAFF_ONLY = frozenset({"new", "broadcasts", "stats", "staffhelp"})
+STAFF_ONLY = frozenset({"new", "broadcasts", "stats", "staffhelp", "staff"})
 PHONE_COMMANDS = frozenset({"sdt", "phone"})
 # Buttons valid whatever step the member is in (under a profile, a broadcast, a list).
 ANYTIME = {"prof": profile.on_profile, "ocop": ocop.on_choice, "trn": training.on_choice}

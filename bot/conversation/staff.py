@@ -26,6 +26,7 @@ from db.audience import Audience, count_audience
 from db.broadcasts import LifecycleError, create_broadcast
 from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Role, Staff, StaffRole, Topic
 from db.stats import area_stats
+from db.textmatch import fold
 from messages import staff as say
 from messages.channels import caption_and_rest, split_text
 from messages.kinds import KIND_LABELS, Kind
@@ -36,7 +37,15 @@ from schedules.when import WhenProblem, describe_when, parse_when
 log = logging.getLogger(__name__)
 
 ACTION = "stf"
-COMMANDS = frozenset({"new", "broadcasts", "stats", "huy", "cancel", "staffhelp"})
+COMMANDS = frozenset({"new", "broadcasts", "stats", "huy", "cancel", "staffhelp", "staff"})
+ROLE_WORDS = {
+    "bientap": StaffRole.EDITOR,
+    "editor": StaffRole.EDITOR,
+    "duyet": StaffRole.APPROVER,
+    "approver": StaffRole.APPROVER,
+    "quantri": StaffRole.ADMIN,
+    "admin": StaffRole.ADMIN,
+}
 MAX_PARTS = 5  # as for `outreach broadcast create`: longer belongs on a web page
 KINDS = {  # what officers write, and the subscribers' topic each reaches
     Kind.POLICY.value: Topic.POLICY,
@@ -104,6 +113,8 @@ class _Turn:
             return self._list()
         if name == "stats":
             return self._stats()
+        if name == "staff":
+            return self._manage(text)
         return [Reply(say.STAFF_HELP)]
 
     def choice(self, value: str) -> list[Reply]:
@@ -522,11 +533,127 @@ class _Turn:
         )
         return [Reply(say.MOVED[action].format(id=broadcast_id))]
 
+    def _manage(self, text: str) -> list[Reply]:
+        if self.staff.role is not StaffRole.ADMIN:
+            log.warning("staff %s (not an admin) tried /staff %s", self.staff.id, text)
+            return [Reply(say.ADMIN_ONLY)]
+        return _Admin(self).run(text)
+
     def _stats(self) -> list[Reply]:
         scope = people.scope_ids(self.session, self.staff)
         figures = area_stats(self.session, scope, self.now)
         name = self.staff.area.name if scope is not None and self.staff.area else None
         return [Reply(stats_text(figures, name, self.chat.tz))]
+
+
+class _Admin:
+    """`/staff …`: an admin lists, adds, changes and removes officers by typed commands."""
+
+    def __init__(self, turn: _Turn) -> None:
+        self.turn, self.session = turn, turn.session
+
+    def run(self, text: str) -> list[Reply]:
+        words = text.split()
+        if not words:
+            lines = [self.line(s) for s in people.list_staff(self.session)]
+            return [Reply("\n".join([*lines, "", say.STAFF_USAGE]))]
+        action = fold(words[0])
+        try:
+            if action in ("them", "add") and len(words) >= 3:
+                return self.add(words[1], *_role_and_place(words[2:]))
+            if action in ("doi", "set") and len(words) >= 3 and words[1].isdigit():
+                return self.change(int(words[1]), *_role_and_place(words[2:]))
+            if action in ("xoa", "remove") and len(words) == 2 and words[1].isdigit():
+                return self.remove(int(words[1]))
+        except people.StaffProblem as problem:
+            found = next((vi for en, vi in say.STAFF_PROBLEMS.items() if en in str(problem)), None)
+            return [Reply(found or str(problem))]
+        except _Refused as refused:
+            return [Reply(str(refused))]
+        return [Reply(say.STAFF_USAGE)]
+
+    def line(self, officer: Staff) -> str:
+        area = officer.area.name if officer.area is not None else say.STAFF_EVERYWHERE
+        return say.STAFF_LINE.format(
+            id=officer.id,
+            name=officer.name or "(chưa có tên)",
+            role=say.STAFF_ROLE[officer.role.value],
+            area=area,
+            user_id=officer.user_id,
+        )
+
+    def role(self, word: str) -> StaffRole:
+        role = ROLE_WORDS.get(fold(word).replace(" ", ""))
+        if role is None:
+            raise _Refused(say.STAFF_BAD_ROLE.format(role=word))
+        return role
+
+    def place(self, text: str) -> Area | None:
+        if not text.strip():
+            return None
+        if "," in text:
+            name, province_text = (part.strip() for part in text.split(",", 1))
+            provinces = _exact(find_provinces(self.session, province_text).areas)
+            found = (
+                _exact(find_communes(self.session, provinces[0].id, name).areas)
+                if len(provinces) == 1
+                else []
+            )
+        else:
+            found = _exact(find_provinces(self.session, text.strip()).areas)
+        if len(found) != 1:
+            raise _Refused(say.STAFF_PLACE.format(text=text.strip()))
+        return found[0]
+
+    def officer(self, number: int) -> Staff:
+        found = self.session.get(Staff, number)
+        if found is None:
+            raise _Refused(say.STAFF_NOT_FOUND.format(id=number))
+        return found
+
+    def add(self, user_id: str, role: str, place: str) -> list[Reply]:
+        if not user_id.isdigit():
+            return [Reply(say.STAFF_USAGE)]
+        officer = people.add_staff(
+            self.session,
+            channel=self.turn.staff.channel,
+            user_id=user_id,
+            role=self.role(role),
+            area=self.place(place),
+            name=None,
+            actor=self.turn.actor,
+            now=self.turn.now,
+        )
+        return [Reply(say.STAFF_ADDED.format(line=self.line(officer)))]
+
+    def change(self, number: int, role: str, place: str) -> list[Reply]:
+        officer = self.officer(number)
+        people.change_staff(
+            self.session,
+            officer,
+            actor=self.turn.actor,
+            now=self.turn.now,
+            role=self.role(role),
+            area=self.place(place),
+        )
+        return [Reply(say.STAFF_CHANGED.format(line=self.line(officer)))]
+
+    def remove(self, number: int) -> list[Reply]:
+        officer = self.officer(number)
+        line = self.line(officer)
+        people.remove_staff(self.session, officer, actor=self.turn.actor, now=self.turn.now)
+        return [Reply(say.STAFF_REMOVED.format(line=line))]
+
+
+def _role_and_place(words: list[str]) -> tuple[str, str]:
+    """Split "bien tap Mỹ Sơn, Khánh Hòa" into the role (one or two words) and the place."""
+    if len(words) >= 2 and fold(words[0] + words[1]) in ROLE_WORDS:
+        return words[0] + words[1], " ".join(words[2:])
+    return words[0], " ".join(words[1:])
+
+
+class _Refused(ValueError):
+    """An admin's /staff command that cannot be carried out; the message is for them."""
 
 
 def _exact(matches: list[Any]) -> list[Area]:

@@ -52,6 +52,13 @@ def test_load_list_show_pause_resume(database_url: str, tmp_path: Path) -> None:
     assert resumed.stdout.startswith("campaign 'dot-thu' resumed: 0 sends planned during")
     missing = run("campaign", "pause", "khong-co", env=env, cwd=tmp_path)
     assert missing.returncode == 2 and "no campaign 'khong-co'" in missing.stderr
+    logged = run("audit", "--action", "campaign.", env=env, cwd=tmp_path).stdout.splitlines()
+    # Newest first; the refused second pause left no entry.
+    assert [line.split("\t")[2] for line in logged] == [
+        "campaign.resume",
+        "campaign.pause",
+        "campaign.add",
+    ]
 
 
 def test_bad_files_load_nothing_and_say_why(database_url: str, tmp_path: Path) -> None:
@@ -113,5 +120,7 @@ def test_the_calendar_from_the_command_line(database_url: str, tmp_path: Path) -
     assert own.returncode == 0 and "\town text\t" in own.stdout
     reset = run("calendar", "text", "ngay-doanh-nhan-viet-nam", "--reset", env=env, cwd=tmp_path)
     assert "\tngay-doanh-nhan-viet-nam\ton\t" in reset.stdout
+    logged = run("audit", "--target", "calendar:ngay-hop-tac-xa-quoc-te", env=env, cwd=tmp_path)
+    assert '"off": true' in logged.stdout
     unknown = run("calendar", "off", "tet", env=env, cwd=tmp_path)
     assert unknown.returncode == 2 and "no commemoration day 'tet'" in unknown.stderr

@@ -147,3 +147,40 @@ async def test_scope_rejection_and_strangers(
         assert rejected.status is BroadcastStatus.REJECTED
         assert session.scalar(select(Delivery.id)) is None  # nothing was sent
     await editor.say("/stats", "Thống kê 30 ngày")
+
+
+async def test_an_admin_manages_staff_in_the_bot(
+    running: OutreachApp,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+) -> None:
+    set_up(sessions, telegram, clock)
+    admin_id = 9300
+    telegram.add_chat(admin_id)
+    with sessions.begin() as session:
+        admin = people.add_staff(
+            session,
+            channel=Channel.TELEGRAM,
+            user_id=str(admin_id),
+            role=StaffRole.ADMIN,
+            area=None,
+            name="Quản trị",
+            actor="cli:test",
+            now=clock(),
+        )
+        admin_number = admin.id
+    admin_chat, editor = Chat(telegram, admin_id), Chat(telegram, EDITOR)
+    await editor.say("/staff", "Chỉ quản trị viên")
+    listed = await admin_chat.say("/staff", "Chị Lan · biên tập · Xã Mỹ Sơn")
+    assert "Anh Hùng · duyệt tin · Tỉnh Khánh Hòa" in listed["text"]
+    await admin_chat.say("/staff them 9399 bientap", "Biên tập viên cần một phạm vi")
+    added = await admin_chat.say("/staff them 9399 Bien tap Ca Na, Khanh Hoa", "Đã thêm cán bộ")
+    assert "biên tập · Xã Cà Ná · telegram:9399" in added["text"]
+    number = int(added["text"].split("\n")[1].split(".")[0])
+    await admin_chat.say(f"/staff doi {number} duyet Khánh Hòa", "duyệt tin · Tỉnh Khánh Hòa")
+    await admin_chat.say(f"/staff xoa {number}", "Đã xoá cán bộ")
+    await admin_chat.say(f"/staff xoa {admin_number}", "quản trị viên cuối cùng")
+    with sessions() as session:
+        log = audit.entries(session, actor=f"staff:{admin_number}")
+    assert [e.action for e in log] == ["staff.remove", "staff.change", "staff.add"]
