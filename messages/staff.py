@@ -19,9 +19,14 @@ TOO_LONG = (
     "Tin dài quá: sẽ thành {parts} tin nhắn Telegram (tối đa {most}). "
     "Xin rút gọn, hoặc đưa toàn văn lên trang web và gửi đường link."
 )
-ASK_AREA_ALL = "Gửi đến đâu? Chọn bên dưới, hoặc gõ tên tỉnh hay xã (ví dụ: Mỹ Sơn, Khánh Hòa)."
-ASK_AREA_PROVINCE = "Gửi đến đâu? Chọn cả tỉnh, hoặc gõ tên một xã trong {province}."
-ASK_AREA_COMMUNE = "Tin sẽ gửi đến bà con {commune}."
+ASK_AREA_ALL = (
+    "Gửi đến đâu? Chọn bên dưới, hoặc gõ tên tỉnh hay xã (ví dụ: Mỹ Sơn, Khánh Hòa), "
+    "hoặc mã mời của một HTX."
+)
+ASK_AREA_PROVINCE = (
+    "Gửi đến đâu? Chọn cả tỉnh, hoặc gõ tên một xã trong {province}, hoặc mã mời của một HTX."
+)
+ASK_AREA_COMMUNE = "Tin sẽ gửi đến bà con {commune} (hoặc gõ mã mời của một HTX trong xã)."
 EVERYWHERE = "Toàn quốc"
 WHOLE = "Cả {name}"
 OUT_OF_SCOPE = "Anh/chị chỉ được gửi tin trong phạm vi {scope}. Xin chọn lại nơi nhận."

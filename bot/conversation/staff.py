@@ -24,6 +24,7 @@ from db import staff as people
 from db.areas import find_communes, find_provinces
 from db.audience import Audience, count_audience
 from db.broadcasts import LifecycleError, create_broadcast
+from db.cooperatives import by_public_code
 from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Role, Staff, StaffRole, Topic
 from db.stats import area_stats
 from db.textmatch import fold
@@ -212,6 +213,9 @@ class _Turn:
 
     def _area_typed(self, text: str) -> list[Reply]:
         scope = self._scope()
+        coop = by_public_code(self.session, text) if len(text.split()) == 1 else None
+        if coop is not None:  # an invitation code: the members of one cooperative
+            return self._target([coop.area_id], coop.name, cooperative_id=coop.id)
         if "," in text:
             name, province_text = (part.strip() for part in text.split(",", 1))
         else:
@@ -234,12 +238,14 @@ class _Turn:
             return [Reply(say.AREA_MANY.format(text=text.strip(), names=names))]
         return self._target([found[0].id], found[0].name)
 
-    def _target(self, area_ids: list[int], label: str) -> list[Reply]:
+    def _target(
+        self, area_ids: list[int], label: str, cooperative_id: int | None = None
+    ) -> list[Reply]:
         if not people.allowed_targets(self.session, self.staff, area_ids):
             scope = self.staff.area.name if self.staff.area else say.EVERYWHERE
             log.warning("staff %s tried to target areas %s out of scope", self.staff.id, area_ids)
             return [Reply(say.OUT_OF_SCOPE.format(scope=scope)), *self._ask_area()]
-        self._set("new:role", area_ids=area_ids, area_label=label)
+        self._set("new:role", area_ids=area_ids, area_label=label, cooperative_id=cooperative_id)
         options = [Choice(ACTION, "r*").option(say.EVERYONE)] + [
             Choice(ACTION, f"r{role}").option(label) for role, label in say.ROLE_LABELS.items()
         ]
@@ -255,10 +261,12 @@ class _Turn:
     def _audience(self) -> Audience:
         draft = self.staff.draft
         topic = KINDS.get(draft["kind"])
+        cooperative = draft.get("cooperative_id")
         return Audience(
             area_ids=tuple(draft["area_ids"]),
             roles=tuple(Role(r) for r in draft.get("roles", [])),
             topics=(topic,) if topic is not None else (),
+            cooperative_ids=(cooperative,) if cooperative else (),
         )
 
     def _labels(self) -> tuple[str, str]:

@@ -14,6 +14,7 @@ from bot.settings import load_settings
 from bot.simulator import FakeTelegram
 from db import audit
 from db import staff as people
+from db.cooperatives import create_cooperative
 from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Channel, Delivery, StaffRole
 from tests.chat import Chat
 from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
@@ -135,6 +136,20 @@ async def test_scope_rejection_and_strangers(
     await editor.say("Cà Ná, Khánh Hòa", "chỉ được gửi tin trong phạm vi Xã Mỹ Sơn")
     await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
     await editor.tap("Nông dân", "Chưa có ai nhận tin")  # nobody there is a farmer
+    with sessions.begin() as session:
+        ca_na = session.get(Area, commune_id(session, "Xã Cà Ná", KH))
+        assert ca_na is not None
+        create_cooperative(
+            session, name="HTX Cà Ná", commune=ca_na, now=clock(), public_code="cana01"
+        )
+        my_son = session.get(Area, commune_id(session, "Xã Mỹ Sơn", KH))
+        assert my_son is not None
+        create_cooperative(
+            session, name="HTX Mỹ Sơn", commune=my_son, now=clock(), public_code="myson01"
+        )
+    await editor.say("CANA01", "chỉ được gửi tin trong phạm vi Xã Mỹ Sơn")  # a coop elsewhere
+    await editor.say("myson01", "Gửi cho ai?")  # one of theirs, but no member has joined it
+    await editor.tap("Tất cả", "Chưa có ai nhận tin")
     await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
     await editor.tap("Tất cả", "Xem trước")
     await editor.tap("Gửi ngay", "đã gửi để duyệt")
