@@ -199,3 +199,35 @@ async def test_an_admin_manages_staff_in_the_bot(
     with sessions() as session:
         log = audit.entries(session, actor=f"staff:{admin_number}")
     assert [e.action for e in log] == ["staff.remove", "staff.change", "staff.add"]
+
+
+async def test_a_photo_without_approval_and_cancelling_from_broadcasts(
+    running: OutreachApp,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+) -> None:
+    set_up(sessions, telegram, clock)
+    editor = Chat(telegram, EDITOR)
+    await editor.say("/new", "loại tin nào")
+    await editor.tap("thị trường", "Gửi nội dung tin")
+    editor.send("Giá lúa hôm nay. " + "Rất dài. " * 3000)  # over five Telegram messages
+    await editor.expect("Tin dài quá")
+    telegram.send_photo(EDITOR, caption="Giá lúa tuần này tăng 200 đồng/kg")
+    await editor.expect("Tin sẽ gửi đến bà con Xã Mỹ Sơn")
+    await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
+    editor.press("Tất cả")
+    preview = await editor.expect("", timeout=5)
+    assert preview.get("photo") and "Giá lúa tuần này" in preview.get("caption", "")
+    await editor.expect("Xem trước")
+    await editor.tap("Hẹn giờ", "Gửi lúc nào?")
+    done = await editor.say("thứ năm 7h", "Đã lên lịch tin #")  # market news: no approval
+    number = done["text"].split("#")[1].split(":")[0]
+    assert "07:00 thứ Năm, 26/11/2026" in done["text"]
+    await editor.say("/broadcasts", f"#{number} · đã lên lịch")
+    await editor.tap(f"Huỷ #{number}", f"Đã huỷ tin #{number}")
+    with sessions() as session:
+        (cancelled,) = session.scalars(select(Broadcast))
+        assert cancelled.status is BroadcastStatus.CANCELLED and cancelled.photo
+        log = [e.action for e in audit.entries(session, action="broadcast.")]
+    assert log == ["broadcast.cancel", "broadcast.create"]
