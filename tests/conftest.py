@@ -5,7 +5,8 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator, Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -15,7 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.app import OutreachApp
 from bot.settings import load_settings
 from bot.simulator import FakeTelegram
-from db.base import Base
+from db.base import Base, utcnow
 from db.engine import create_db_engine, session_factory
 from db.migrate import upgrade
 
@@ -99,15 +100,20 @@ async def telegram() -> AsyncIterator[FakeTelegram]:
         yield fake
 
 
-def make_app(database_url: str, telegram: FakeTelegram, **overrides: object) -> OutreachApp:
-    """Build the real app against the fake Telegram and the test database."""
+def make_app(
+    database_url: str,
+    telegram: FakeTelegram,
+    clock: Callable[[], datetime] = utcnow,
+    **overrides: object,
+) -> OutreachApp:
+    """Build the real app against the fake Telegram and the test database, on a clock."""
     settings = load_settings(
         telegram_bot_token=telegram.token,
         telegram_api_url=telegram.base_url,
         database_url=database_url,
         **overrides,
     )
-    return OutreachApp(settings)
+    return OutreachApp(settings, clock)
 
 
 @pytest.fixture

@@ -216,19 +216,8 @@ class _Turn:
         coop = by_public_code(self.session, text) if len(text.split()) == 1 else None
         if coop is not None:  # an invitation code: the members of one cooperative
             return self._target([coop.area_id], coop.name, cooperative_id=coop.id)
-        if "," in text:
-            name, province_text = (part.strip() for part in text.split(",", 1))
-        else:
-            name, province_text = text.strip(), None
-        found: list[Area] = []
-        if scope is not None and scope.level is AreaLevel.PROVINCE and province_text is None:
-            found = _exact(find_communes(self.session, scope.id, name).areas)
-        elif province_text is not None:
-            provinces = _exact(find_provinces(self.session, province_text).areas)
-            if len(provinces) == 1:
-                found = _exact(find_communes(self.session, provinces[0].id, name).areas)
-        else:
-            found = _exact(find_provinces(self.session, name).areas)
+        within = scope if scope is not None and scope.level is AreaLevel.PROVINCE else None
+        found = _places(self.session, text, within)
         if not found:
             if scope is not None:  # perhaps a real place, but not theirs: say so
                 return [Reply(say.OUT_OF_SCOPE.format(scope=scope.name)), *self._ask_area()]
@@ -599,16 +588,7 @@ class _Admin:
     def place(self, text: str) -> Area | None:
         if not text.strip():
             return None
-        if "," in text:
-            name, province_text = (part.strip() for part in text.split(",", 1))
-            provinces = _exact(find_provinces(self.session, province_text).areas)
-            found = (
-                _exact(find_communes(self.session, provinces[0].id, name).areas)
-                if len(provinces) == 1
-                else []
-            )
-        else:
-            found = _exact(find_provinces(self.session, text.strip()).areas)
+        found = _places(self.session, text, None)
         if len(found) != 1:
             raise _Refused(say.STAFF_PLACE.format(text=text.strip()))
         return found[0]
@@ -662,6 +642,19 @@ def _role_and_place(words: list[str]) -> tuple[str, str]:
 
 class _Refused(ValueError):
     """An admin's /staff command that cannot be carried out; the message is for them."""
+
+
+def _places(session: Session, text: str, province: Area | None) -> list[Area]:
+    """Find what a typed place means: "xã, tỉnh", a commune of `province`, or a province."""
+    if "," in text:
+        name, province_text = (part.strip() for part in text.split(",", 1))
+        provinces = _exact(find_provinces(session, province_text).areas)
+        if len(provinces) != 1:
+            return []
+        return _exact(find_communes(session, provinces[0].id, name).areas)
+    if province is not None:
+        return _exact(find_communes(session, province.id, text.strip()).areas)
+    return _exact(find_provinces(session, text.strip()).areas)
 
 
 def _exact(matches: list[Any]) -> list[Area]:

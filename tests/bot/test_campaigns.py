@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import OutreachApp
 from bot.campaigns import load_campaign
-from bot.settings import load_settings
 from bot.simulator import FakeTelegram
 from db.content import load_items
 from db.engine import create_db_engine, session_factory
@@ -30,6 +29,7 @@ from schedules.files import parse_campaign
 from schedules.planner import plan
 from schedules.scheduler import Scheduler, SchedulerPolicy
 from tests.chat import Chat
+from tests.conftest import make_app
 from tests.factories import FakeClock, add_subscribers, commune_id
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
@@ -57,13 +57,7 @@ def local(*args: int) -> datetime:
 
 
 def start_app(database_url: str, telegram: FakeTelegram, clock: FakeClock) -> OutreachApp:
-    settings = load_settings(
-        telegram_bot_token=telegram.token,
-        telegram_api_url=telegram.base_url,
-        database_url=database_url,
-        outreach_scheduler_tick=0.05,
-    )
-    return OutreachApp(settings, clock)
+    return make_app(database_url, telegram, clock, outreach_scheduler_tick=0.05)
 
 
 @pytest.fixture

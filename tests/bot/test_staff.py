@@ -10,13 +10,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import OutreachApp
-from bot.settings import load_settings
 from bot.simulator import FakeTelegram
 from db import audit
 from db import staff as people
 from db.cooperatives import create_cooperative
 from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Channel, Delivery, StaffRole
 from tests.chat import Chat
+from tests.conftest import make_app
 from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
 
 KH = "Tỉnh Khánh Hòa"
@@ -33,12 +33,7 @@ def clock() -> FakeClock:
 async def running(
     database_url: str, telegram: FakeTelegram, clock: FakeClock
 ) -> AsyncIterator[OutreachApp]:
-    settings = load_settings(
-        telegram_bot_token=telegram.token,
-        telegram_api_url=telegram.base_url,
-        database_url=database_url,
-    )
-    app = OutreachApp(settings, clock)
+    app = make_app(database_url, telegram, clock)
     await app.start()
     yield app
     await app.stop()

@@ -14,7 +14,6 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.app import OutreachApp
 from bot.courses import create_course
-from bot.settings import load_settings
 from bot.simulator import FakeTelegram
 from db import training
 from db.base import utcnow
@@ -23,6 +22,7 @@ from db.models import Broadcast, RegistrationStatus, Subscriber
 from db.training import registration
 from tests.bot.test_cli import run
 from tests.chat import Chat
+from tests.conftest import make_app
 from tests.factories import FakeClock, add_subscribers, commune_id, course_draft, wait_done
 
 A, B, C, LATE = 7001, 7002, 7003, 7004
@@ -33,12 +33,7 @@ TITLE = "Kế toán HTX <cơ bản> {{ 7*7 }}"  # hostile on purpose: shown as w
 async def running(
     database_url: str, telegram: FakeTelegram, clock: FakeClock
 ) -> AsyncIterator[OutreachApp]:
-    settings = load_settings(
-        telegram_bot_token=telegram.token,
-        telegram_api_url=telegram.base_url,
-        database_url=database_url,
-    )
-    app = OutreachApp(settings, clock)
+    app = make_app(database_url, telegram, clock)
     await app.start()
     yield app
     await app.stop()
