@@ -149,7 +149,12 @@ class TelegramChannel:
         for reply in replies:
             markup = keyboard(reply.options, reply.columns)
             if reply.chat is not None:  # to someone else: an approver, an author
-                await self._send(int(reply.chat), reply, markup)
+                try:
+                    await self._send(int(reply.chat), reply, markup)
+                except (
+                    TelegramError
+                ) as exc:  # e.g. they never opened the bot: not our member's fault
+                    log.warning("could not reach chat %s for a staff notice: %s", reply.chat, exc)
                 continue
             if reply.edit and isinstance(pressed, Message):
                 await self._edit(pressed, reply.text, markup)

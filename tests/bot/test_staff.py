@@ -226,3 +226,31 @@ async def test_a_photo_without_approval_and_cancelling_from_broadcasts(
         assert cancelled.status is BroadcastStatus.CANCELLED and cancelled.photo
         log = [e.action for e in audit.entries(session, action="broadcast.")]
     assert log == ["broadcast.cancel", "broadcast.create"]
+
+
+async def test_an_approver_who_never_opened_the_bot_does_not_stop_the_others(
+    running: OutreachApp,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+) -> None:
+    with sessions.begin() as session:
+        people.add_staff(  # added by id, but never wrote to the bot: Telegram refuses
+            session,
+            channel=Channel.TELEGRAM,
+            user_id="9399",
+            role=StaffRole.ADMIN,
+            area=None,
+            name="Chưa mở bot",
+            actor="cli:test",
+            now=clock(),
+        )
+    set_up(sessions, telegram, clock)  # after: the silent admin is the first approver asked
+    telegram.fail_chat(9399, 403, "Forbidden: bot can't initiate conversation with a user")
+    editor, approver = Chat(telegram, EDITOR), Chat(telegram, APPROVER)
+    await compose(editor, "Lịch họp thành viên tháng 12")
+    await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
+    await editor.tap("Tất cả", "Xem trước")
+    await editor.tap("Gửi ngay", "đã gửi để duyệt")
+    await approver.expect("chờ duyệt")
+    assert not any("hệ thống đang bận" in (m.get("text") or "") for m in telegram.messages(EDITOR))
