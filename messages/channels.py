@@ -112,3 +112,11 @@ def caption_and_rest(markup: str, limit: int = CAPTION_LIMIT) -> tuple[str, list
 def plain(markup: str) -> str:
     """Turn our Telegram HTML into plain text for channels without markup (Zalo)."""
     return visible(markup)
+
+
+MAX_PARTS = 5  # a message longer than five Telegram messages belongs on a web page
+
+
+def telegram_parts(markup: str, photo: bool) -> int:
+    """Count the Telegram messages a broadcast goes as: split text, or a caption and the rest."""
+    return len(caption_and_rest(markup)[1]) + 1 if photo else len(split_text(markup))

@@ -85,9 +85,12 @@ def grace(row: Campaign) -> timedelta:
     return CampaignFile.from_json(row.spec).grace
 
 
-def reschedule(session: Session, row: Campaign, now: datetime) -> None:
+def reschedule(
+    session: Session, row: Campaign, now: datetime, campaign: Plan | None = None
+) -> None:
     """Set the campaign's next fire time from now on, or finish it when nothing is left."""
-    following = next_send(planned(session, row), store.not_before(session, row.slug, now + AFTER))
+    campaign = campaign or planned(session, row)
+    following = next_send(campaign, store.not_before(session, row.slug, now + AFTER))
     row.next_fire_at = following.at if following is not None else None
     if following is None and row.kind is CampaignKind.PLAN:
         row.status = CampaignStatus.FINISHED
@@ -129,7 +132,7 @@ def fire_due(session: Session, row: Campaign, now: datetime) -> Fired | None:
     assert row.next_fire_at is not None
     due = plan(campaign, row.next_fire_at, now + AFTER)
     if not due:  # the plan changed under it (a day switched off): just look ahead again
-        reschedule(session, row, now)
+        reschedule(session, row, now, campaign)
         return None
     *missed, latest = due
     stood_for = f"missed while no scheduler ran; the send of {latest.at:%Y-%m-%d %H:%M} UTC"
@@ -144,7 +147,7 @@ def fire_due(session: Session, row: Campaign, now: datetime) -> Fired | None:
         if not made:
             firing.outcome = FiringOutcome.EMPTY
     firing.note = note
-    reschedule(session, row, now)
+    reschedule(session, row, now, campaign)
     if missed or outcome is not FiringOutcome.SENT:
         log.warning(
             "campaign %s: send of %s %s (%s earlier ones collapsed): %s",

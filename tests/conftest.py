@@ -19,6 +19,7 @@ from bot.simulator import FakeTelegram
 from db.base import Base, utcnow
 from db.engine import create_db_engine, session_factory
 from db.migrate import upgrade
+from tests.factories import FakeClock
 
 PG_SERVER = os.environ.get("OUTREACH_TEST_PG", "postgresql+psycopg://postgres@127.0.0.1:5432")
 # Reference data loaded once by `db upgrade`; every other table is emptied between tests.
@@ -114,6 +115,23 @@ def make_app(
         **overrides,
     )
     return OutreachApp(settings, clock)
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    """A clock the test moves: Tuesday 24/11/2026, 07:30 in Hà Nội."""
+    return FakeClock()
+
+
+@pytest.fixture
+async def running(
+    database_url: str, telegram: FakeTelegram, clock: FakeClock
+) -> AsyncIterator[OutreachApp]:
+    """The running bot on the test's clock, polling the fake Telegram."""
+    app = make_app(database_url, telegram, clock)
+    await app.start()
+    yield app
+    await app.stop()
 
 
 @pytest.fixture

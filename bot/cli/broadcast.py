@@ -21,7 +21,7 @@ from db.broadcasts import Progress, create_broadcast, move, progress
 from db.cooperatives import by_public_code
 from db.models import Area, AreaLevel, Broadcast, Cooperative, Delivery, DeliveryStatus, Role, Topic
 from db.models.content import ContentItem
-from messages.channels import caption_and_rest, split_text
+from messages.channels import MAX_PARTS, telegram_parts
 from messages.render import compile_text
 
 ROLES = [r.value for r in Role]
@@ -85,12 +85,9 @@ def _cooperative(session: Session, text: str) -> Cooperative:
     return found
 
 
-MAX_PARTS = 5  # a broadcast longer than five Telegram messages belongs on a web page
-
-
 def check_length(sample: str, photo: str | None) -> None:
     """Refuse a message too long to read in a chat (it would go as more than five messages)."""
-    parts = len(caption_and_rest(sample)[1]) + 1 if photo else len(split_text(sample))
+    parts = telegram_parts(sample, photo is not None)
     if parts > MAX_PARTS:
         raise UsageProblem(
             f"the text would go as {parts} Telegram messages (at most {MAX_PARTS}): "

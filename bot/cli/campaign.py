@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.campaigns import describe_kind, load_campaign, pause, resume
-from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
+from bot.cli.common import UsageProblem, fail_cleanly, nothing_loaded, sessions, settings
 from db import audit
 from db.audience import Audience, count_audience
 from db.base import utcnow
@@ -91,11 +91,7 @@ def _read(path: Path) -> CampaignFile:
     try:
         return read_campaign(path)
     except CampaignProblem as problem:
-        count = len(problem.errors)
-        raise UsageProblem(
-            f"{count} problem{'s' if count > 1 else ''} in {path}; nothing was loaded:\n"
-            + "\n".join(problem.errors)
-        ) from None
+        raise nothing_loaded(problem.errors, str(path)) from None
 
 
 @campaign.command("load")

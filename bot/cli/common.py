@@ -50,3 +50,12 @@ def settings() -> Settings:
 def sessions() -> sessionmaker[Session]:
     """Open the configured database."""
     return session_factory(create_db_engine(settings().database_url))
+
+
+def nothing_loaded(errors: list[str], where: str) -> UsageProblem:
+    """Report every problem found in files, one per line, and that nothing was loaded."""
+    count = len(errors)
+    return UsageProblem(
+        f"{count} problem{'s' if count > 1 else ''} in {where}; nothing was loaded:\n"
+        + "\n".join(errors)
+    )

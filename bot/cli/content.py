@@ -10,7 +10,7 @@ import click
 import yaml
 from sqlalchemy.orm import Session
 
-from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
+from bot.cli.common import UsageProblem, fail_cleanly, nothing_loaded, sessions, settings
 from db.base import utcnow
 from db.content import get_item, list_items, load_items
 from db.models import Channel, ContentItem, Subscriber
@@ -43,11 +43,7 @@ def load(directory: Path | None) -> None:
     try:
         items = read_packs(where)
     except PackProblem as problem:
-        count = len(problem.errors)
-        raise UsageProblem(
-            f"{count} problem{'s' if count > 1 else ''} in the packs; nothing was loaded:\n"
-            + "\n".join(problem.errors)
-        ) from None
+        raise nothing_loaded(problem.errors, "the packs") from None
     now = utcnow()
     with sessions().begin() as session:
         counts = load_items(session, items, now, packs=[p.stem for p in pack_files(where)])

@@ -21,6 +21,7 @@ from bot.conversation import (  # noqa: F401 (they register steps)
     training,
 )
 from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
+from bot.conversation.staff import STAFF_ONLY
 from bot.conversation.turn import Turn
 from db import people
 from db.subscribers import get_subscriber
@@ -48,8 +49,7 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "dangky": training.register_command,
     "danhgia": training.rate_command,
 }
-# Staff commands reach here only from people who are not staff: refused politely, and logged.
-STAFF_ONLY = frozenset({"new", "broadcasts", "stats", "staffhelp", "staff"})
+
 PHONE_COMMANDS = frozenset({"sdt", "phone"})
 # Buttons valid whatever step the member is in (under a profile, a broadcast, a list).
 ANYTIME = {"prof": profile.on_profile, "ocop": ocop.on_choice, "trn": training.on_choice}
@@ -83,6 +83,7 @@ class MemberConversation:
     def _route(self, turn: Turn) -> list[Reply]:
         event = turn.event
         if event.kind == EventKind.COMMAND:
+            # Staff commands reach here only from people who are not staff: refused, logged.
             if event.command in STAFF_ONLY:
                 log.warning(
                     "staff command /%s from %s:%s, who is not staff; refused",

@@ -29,7 +29,7 @@ from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Role, Staff, 
 from db.stats import area_stats
 from db.textmatch import fold
 from messages import staff as say
-from messages.channels import caption_and_rest, split_text
+from messages.channels import MAX_PARTS, telegram_parts
 from messages.kinds import KIND_LABELS, Kind
 from messages.render import TemplateProblem, compile_text, subscriber_context
 from messages.staff_stats import stats_text
@@ -38,7 +38,9 @@ from schedules.when import WhenProblem, describe_when, parse_when
 log = logging.getLogger(__name__)
 
 ACTION = "stf"
-COMMANDS = frozenset({"new", "broadcasts", "stats", "huy", "cancel", "staffhelp", "staff"})
+# Commands only officers have; from anyone else the member conversation refuses them.
+STAFF_ONLY = frozenset({"new", "broadcasts", "stats", "staffhelp", "staff"})
+COMMANDS = STAFF_ONLY | {"huy", "cancel"}  # /huy drops a draft; for members it means nothing
 ROLE_WORDS = {
     "bientap": StaffRole.EDITOR,
     "editor": StaffRole.EDITOR,
@@ -47,7 +49,6 @@ ROLE_WORDS = {
     "quantri": StaffRole.ADMIN,
     "admin": StaffRole.ADMIN,
 }
-MAX_PARTS = 5  # as for `outreach broadcast create`: longer belongs on a web page
 KINDS = {  # what officers write, and the subscribers' topic each reaches
     Kind.POLICY.value: Topic.POLICY,
     Kind.MARKET.value: Topic.MARKET,
@@ -100,6 +101,7 @@ class _Turn:
     def __init__(self, chat: StaffConversation, session: Session, staff: Staff, now: datetime):
         self.chat, self.session, self.staff, self.now = chat, session, staff, now
         self.actor = audit.staff_actor(staff)
+        self.me = staff.name or f"cán bộ #{staff.id}"  # how others are told who did it
 
     # --- entry points ---------------------------------------------------------------
 
@@ -182,7 +184,7 @@ class _Turn:
             sample = compile_text(html).render(PREVIEW_AS) if html.strip() else ""
         except TemplateProblem as problem:
             return [Reply(say.BAD_TEMPLATE.format(problem=problem))]
-        parts = len(caption_and_rest(sample)[1]) + 1 if event.photo else len(split_text(sample))
+        parts = telegram_parts(sample, event.photo is not None)
         if parts > MAX_PARTS:
             return [Reply(say.TOO_LONG.format(parts=parts, most=MAX_PARTS))]
         self._set("new:area", text=html, photo=event.photo)
@@ -365,7 +367,7 @@ class _Turn:
         area, role = self._labels()
         text = say.TO_APPROVE.format(
             id=broadcast.id,
-            author=self.staff.name or f"cán bộ #{self.staff.id}",
+            author=self.me,
             area=area,
             role=role,
             count=count,
@@ -426,12 +428,8 @@ class _Turn:
         )
         when = self._when(found.send_at)
         replies = [Reply(say.APPROVED_YOU.format(id=found.id, when=when))]
-        author = self.session.get(Staff, found.author_id) if found.author_id else None
-        if author is not None:
-            name = self.staff.name or f"cán bộ #{self.staff.id}"
-            text = say.APPROVED_AUTHOR.format(id=found.id, approver=name, when=when)
-            replies.append(Reply(text, chat=author.user_id))
-        return replies
+        text = say.APPROVED_AUTHOR.format(id=found.id, approver=self.me, when=when)
+        return replies + self._to_author(found, text)
 
     def _ask_reason(self, broadcast_id: int) -> list[Reply]:
         found = self._decidable(broadcast_id)
@@ -458,14 +456,13 @@ class _Turn:
             now=self.now,
         )
         replies = [Reply(say.REJECTED_YOU.format(id=found.id))]
-        author = self.session.get(Staff, found.author_id) if found.author_id else None
-        if author is not None:
-            name = self.staff.name or f"cán bộ #{self.staff.id}"
-            text = say.REJECTED_AUTHOR.format(
-                id=found.id, approver=name, reason=found.decision_note
-            )
-            replies.append(Reply(text, chat=author.user_id))
-        return replies
+        text = say.REJECTED_AUTHOR.format(id=found.id, approver=self.me, reason=found.decision_note)
+        return replies + self._to_author(found, text)
+
+    def _to_author(self, broadcast: Broadcast, text: str) -> list[Reply]:
+        """Tell the officer who wrote a broadcast, in their own chat (if they are still staff)."""
+        author = self.session.get(Staff, broadcast.author_id) if broadcast.author_id else None
+        return [Reply(text, chat=author.user_id)] if author is not None else []
 
     # --- following up ---------------------------------------------------------------
 

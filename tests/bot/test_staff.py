@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import select
@@ -16,27 +15,11 @@ from db import staff as people
 from db.cooperatives import create_cooperative
 from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Channel, Delivery, StaffRole
 from tests.chat import Chat
-from tests.conftest import make_app
 from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
 
 KH = "Tỉnh Khánh Hòa"
 EDITOR, APPROVER, STRANGER = 9301, 9302, 9309
 MY_SON, CA_NA = [9311, 9312], [9321]
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()  # Tuesday 24/11/2026, 07:30 in Hà Nội
-
-
-@pytest.fixture
-async def running(
-    database_url: str, telegram: FakeTelegram, clock: FakeClock
-) -> AsyncIterator[OutreachApp]:
-    app = make_app(database_url, telegram, clock)
-    await app.start()
-    yield app
-    await app.stop()
 
 
 def set_up(sessions: sessionmaker[Session], telegram: FakeTelegram, clock: FakeClock) -> None:

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 
-import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -22,26 +21,10 @@ from db.models import Broadcast, RegistrationStatus, Subscriber
 from db.training import registration
 from tests.bot.test_cli import run
 from tests.chat import Chat
-from tests.conftest import make_app
 from tests.factories import FakeClock, add_subscribers, commune_id, course_draft, wait_done
 
 A, B, C, LATE = 7001, 7002, 7003, 7004
 TITLE = "Kế toán HTX <cơ bản> {{ 7*7 }}"  # hostile on purpose: shown as written, never run
-
-
-@pytest.fixture
-async def running(
-    database_url: str, telegram: FakeTelegram, clock: FakeClock
-) -> AsyncIterator[OutreachApp]:
-    app = make_app(database_url, telegram, clock)
-    await app.start()
-    yield app
-    await app.stop()
-
-
-@pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
 
 
 def course_now(sessions: sessionmaker[Session], clock: FakeClock) -> tuple[int, int]:

@@ -70,11 +70,6 @@ def connect(sessions: sessionmaker[Session], oa: FakeZaloOA, clock: FakeClock) -
 
 
 @pytest.fixture
-def clock() -> FakeClock:
-    return FakeClock()
-
-
-@pytest.fixture
 async def oa(clock: FakeClock) -> AsyncIterator[FakeZaloOA]:
     async with FakeZaloOA(clock=lambda: clock().timestamp()) as fake:
         yield fake
