@@ -9,6 +9,7 @@ is scheduled. Every action that changes something is written to the audit log.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -29,7 +30,7 @@ from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Role, Staff, 
 from db.stats import area_stats
 from db.textmatch import fold
 from messages import staff as say
-from messages.channels import MAX_PARTS, telegram_parts
+from messages.channels import MAX_PARTS, plain, telegram_parts
 from messages.kinds import KIND_LABELS, Kind
 from messages.render import TemplateProblem, compile_text, subscriber_context
 from messages.staff_stats import stats_text
@@ -481,7 +482,7 @@ class _Turn:
             done = broadcasts.progress(self.session, broadcast.id)
             sent = done.by_status.get("sent", 0)
             progress = f"{sent}/{done.total} đã gửi" if done.total else "chưa gửi"
-            preview = " ".join((broadcast.text or "").split())[:60] or "(ảnh)"
+            preview = _gist(broadcast)
             lines.append(
                 say.BROADCAST_LINE.format(
                     id=broadcast.id,
@@ -639,6 +640,15 @@ def _role_and_place(words: list[str]) -> tuple[str, str]:
 
 class _Refused(ValueError):
     """An admin's /staff command that cannot be carried out; the message is for them."""
+
+
+def _gist(broadcast: Broadcast) -> str:
+    """The start of a broadcast as a member reads it: rendered for a sample member, no markup."""
+    text = broadcast.text or ""
+    if broadcast.templated:  # if it cannot render, it is shown as the officer wrote it
+        with contextlib.suppress(TemplateProblem):
+            text = compile_text(text).render(PREVIEW_AS)
+    return " ".join(plain(text).split())[:60] or "(ảnh)"
 
 
 def _places(session: Session, text: str, province: Area | None) -> list[Area]:

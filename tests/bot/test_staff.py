@@ -91,7 +91,8 @@ async def test_compose_schedule_approve_and_deliver(
         assert {"type": "bold", "offset": 0, "length": 7} in got.get("entities", [])
     assert telegram.messages(CA_NA[0]) == []  # outside the chosen commune
 
-    await editor.say("/broadcasts", f"#{draft.id} · đã gửi xong · 2/2 đã gửi")
+    listed = await editor.say("/broadcasts", f"#{draft.id} · đã gửi xong · 2/2 đã gửi")
+    assert "Họp bàn kế hoạch vụ đông, Nguyễn Văn An nhớ" in listed["text"]  # as members read it
     with sessions() as session:
         actions = [(e.action, e.actor) for e in audit.entries(session, action="broadcast.")]
     assert [a for a, _ in actions] == ["broadcast.approve", "broadcast.create"]
