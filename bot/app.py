@@ -129,10 +129,14 @@ class OutreachApp:
         self.engine = create_db_engine(settings.database_url)
         self.sessions: sessionmaker[Session] = session_factory(self.engine)
         self.conversation = MemberConversation(
-            settings.tz, phone=settings.zalo_oa and settings.zalo_zns_template_id is not None
+            settings.tz,
+            phone=settings.zalo_oa and settings.zalo_zns_template_id is not None,
+            rules=settings.outreach_triage_rules,
         )
         self.staff = StaffConversation(
-            settings.tz, StaffPolicy(frozenset(settings.outreach_approval_kinds))
+            settings.tz,
+            StaffPolicy(frozenset(settings.outreach_approval_kinds)),
+            rules=settings.outreach_triage_rules,
         )
         settings.require_channel()
         routes: dict[Channel, Route] = {}
@@ -218,8 +222,25 @@ class OutreachApp:
             return self.conversation.handle(session, event, self.clock())
 
     async def handle_event(self, event: Inbound) -> list[Reply]:
-        """Handle one member event off the event loop (database calls block)."""
-        return await asyncio.to_thread(self.handle_now, event)
+        """Handle one event off the event loop (database calls block); notices go out here."""
+        replies = await asyncio.to_thread(self.handle_now, event)
+        mine: list[Reply] = []
+        notices: list[Reply] = []
+        for reply in replies:
+            # The Telegram adapter delivers notices to other Telegram chats itself; a notice
+            # raised on Zalo (a flagged message) is sent from here, on the officer's channel.
+            here = event.channel is Channel.TELEGRAM and reply.channel in (None, Channel.TELEGRAM)
+            (notices if reply.chat is not None and not here else mine).append(reply)
+        await self.notify(notices)
+        return mine
+
+    async def notify(self, notices: list[Reply]) -> None:
+        """Send notices to officers, who are reached on Telegram; a failure is only logged."""
+        for notice in notices:
+            if (notice.channel or Channel.TELEGRAM) is Channel.TELEGRAM and self.telegram:
+                await self.telegram.send_replies(0, [notice])  # goes to notice.chat
+            else:
+                log.warning("no way to notify an officer on %s; notice dropped", notice.channel)
 
     async def _start_web(self) -> None:
         """Serve the webhook endpoints (the Zalo OA always needs them)."""

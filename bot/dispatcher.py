@@ -16,6 +16,7 @@ from typing import Protocol
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import FailureKind, Prepared, Sender, SendFailure
+from bot.conversation.feedback import reaction_buttons
 from bot.ratelimit import ChannelLimiter
 from db import broadcasts, outbox
 from db.engine import is_postgresql
@@ -190,12 +191,15 @@ class Dispatcher:
 
     def _compile(self, broadcast: Broadcast) -> _Message:
         compiled = compile_text(broadcast.text) if broadcast.templated else literal(broadcast.text)
+        buttons = list(broadcast.buttons)
+        if broadcast.reactions:
+            buttons += reaction_buttons(broadcast.id)
         static: dict[Channel, Prepared] = {}
         if not compiled.personal:  # one request per channel for everyone
             text = compiled.render()
             for channel, route in self.routes.items():
-                static[channel] = route.sender.prepare(text, broadcast.photo, broadcast.buttons)
-        return _Message(compiled, broadcast.photo, broadcast.buttons, broadcast.expires_at, static)
+                static[channel] = route.sender.prepare(text, broadcast.photo, buttons)
+        return _Message(compiled, broadcast.photo, buttons, broadcast.expires_at, static)
 
     def _record(self, outcomes: list[Outcome]) -> None:
         with self.sessions.begin() as session:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from pathlib import Path
 from typing import Annotated
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
@@ -60,6 +61,8 @@ class Settings(BaseSettings):
     outreach_scheduler_tick: float = Field(default=15.0, gt=0, le=60)
     # Kinds of announcement an officer writes that need another officer's approval.
     outreach_approval_kinds: Annotated[tuple[str, ...], NoDecode] = ("policy",)
+    # The feedback triage rules staff edit (topics, flags); default: messages/triage.yaml.
+    outreach_triage_rules: Path | None = None
 
     @field_validator("telegram_bot_token")
     @classmethod

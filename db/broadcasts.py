@@ -20,6 +20,11 @@ from db.models import (
     SubscriberStatus,
 )
 
+# Messages that are not announcements: nothing to find useful or unclear.
+NO_REACTIONS = frozenset(
+    {"reply", "poll", "training_reminder", "training_notice", "training_rating"}
+)
+
 
 def create_broadcast(
     session: Session,
@@ -37,8 +42,12 @@ def create_broadcast(
     content_id: int | None = None,
     product_id: int | None = None,
     course_id: int | None = None,
+    reactions: bool | None = None,
 ) -> Broadcast:
     """Schedule a broadcast; it starts at send_at (now or later).
+
+    `reactions` puts the one-tap "Hữu ích / Chưa rõ" under it; by default every announcement
+    carries them, and replies, polls and course notices to a member do not.
 
     `templated=False` marks text already rendered (content, a product, a course): it is sent
     as it is, so braces in data are never read as a template.
@@ -49,6 +58,7 @@ def create_broadcast(
         content_id=content_id,
         product_id=product_id,
         course_id=course_id,
+        reactions=kind not in NO_REACTIONS if reactions is None else reactions,
         text=text,
         photo=photo,
         buttons=buttons or [],

@@ -14,7 +14,10 @@ from db.models import (
     Consent,
     Delivery,
     Feedback,
+    FeedbackReply,
     LinkCode,
+    PollAnswer,
+    Reaction,
     Subscriber,
     SubscriberStatus,
     SubscriberTopic,
@@ -77,15 +80,6 @@ def set_topics(subscriber: Subscriber, topics: Iterable[Topic]) -> None:
     subscriber.topics.extend(SubscriberTopic(topic=t) for t in sorted(wanted - have))
 
 
-def add_feedback(session: Session, subscriber: Subscriber, text: str, now: datetime) -> Feedback:
-    """Store what a member wrote, linked to them."""
-    feedback = Feedback(
-        subscriber_id=subscriber.id, channel=subscriber.channel, text=text, received_at=now
-    )
-    session.add(feedback)
-    return feedback
-
-
 def count_feedback(session: Session, subscriber: Subscriber) -> int:
     """Count the feedback a subscriber has sent."""
     query = select(func.count()).where(Feedback.subscriber_id == subscriber.id)
@@ -93,9 +87,19 @@ def count_feedback(session: Session, subscriber: Subscriber) -> int:
 
 
 def forget_subscriber(session: Session, subscriber: Subscriber) -> None:
-    """Delete a subscriber and everything linked to them (topics, consents, feedback)."""
+    """Delete a subscriber and everything linked to them (consents, feedback, answers)."""
     # Explicit deletes keep this correct even where the database does not enforce cascades.
-    for table in (SubscriberTopic, Consent, Feedback, LinkCode, TrainingRegistration):
+    theirs = select(Feedback.id).where(Feedback.subscriber_id == subscriber.id)
+    session.execute(delete(FeedbackReply).where(FeedbackReply.feedback_id.in_(theirs)))
+    for table in (
+        SubscriberTopic,
+        Consent,
+        Feedback,
+        LinkCode,
+        TrainingRegistration,
+        Reaction,
+        PollAnswer,
+    ):
         session.execute(delete(table).where(table.subscriber_id == subscriber.id))
     # Delivery history stays for the counts, no longer linked to the person.
     session.execute(

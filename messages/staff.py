@@ -101,6 +101,8 @@ STAFF_HELP = (
     "/new – soạn tin mới\n"
     "/broadcasts – các tin đã soạn: tiến độ, dừng, gửi tiếp, huỷ\n"
     "/stats – số liệu 30 ngày của địa bàn\n"
+    "/inbox – phản ánh của bà con đang chờ: xem, trả lời, nhận xử lý, đóng\n"
+    "/report – báo cáo năm nay của địa bàn (tệp Excel)\n"
     "/huy – thôi soạn tin"
 )
 

@@ -24,6 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import campaigns as store
+from db import polls
 from db.engine import is_postgresql
 from db.models import Campaign, CampaignStatus, FiringOutcome
 from schedules.firing import Fired, fire_due, reschedule
@@ -84,6 +85,8 @@ class Scheduler:
             result = Tick(leader)
             if leader:
                 result.fired = self._fire(session, now)
+                for poll_id in polls.close_due(session, now):
+                    log.info("poll %s closed at its time", poll_id)
         self.last_tick = now
         return result
 

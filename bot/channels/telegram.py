@@ -12,6 +12,7 @@ from telegram import (
     CallbackQuery,
     InlineKeyboardButton,
     InlineKeyboardMarkup,
+    InputFile,
     Message,
     Update,
 )
@@ -81,7 +82,9 @@ def to_inbound(update: Update) -> Inbound | None:
         head, _, rest = text[1:].partition(" ")
         command = head.split("@", 1)[0].lower()
         return replace(event, kind=EventKind.COMMAND, command=command, text=rest.strip())
-    return replace(event, text=text, html=message.text_html)
+    replied = message.reply_to_message
+    reply_to = str(replied.message_id) if replied is not None else None
+    return replace(event, text=text, html=message.text_html, reply_to=reply_to)
 
 
 def keyboard(options: Sequence[Option], columns: int = 1) -> InlineKeyboardMarkup | None:
@@ -146,6 +149,8 @@ class TelegramChannel:
     ) -> None:
         """Send replies in order; an `edit` reply updates the pressed message in place."""
         pressed = query.message if query is not None else None
+        if any(reply.keep for reply in replies):
+            pressed = None  # a broadcast's buttons stay: its reactions and poll can change
         for reply in replies:
             markup = keyboard(reply.options, reply.columns)
             if reply.chat is not None:  # to someone else: an approver, an author
@@ -168,6 +173,12 @@ class TelegramChannel:
 
     async def _send(self, chat_id: int, reply: Reply, markup: InlineKeyboardMarkup | None) -> None:
         """Send one reply: plain text, or HTML (and a photo) exactly as a broadcast goes."""
+        if reply.document is not None:
+            upload = InputFile(reply.document.content, filename=reply.document.name)
+            await self.application.bot.send_document(
+                chat_id, upload, caption=reply.text[:1024] or None, reply_markup=markup
+            )
+            return
         if not (reply.html or reply.photo):
             await self.application.bot.send_message(chat_id, reply.text, reply_markup=markup)
             return

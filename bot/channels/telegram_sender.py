@@ -61,8 +61,7 @@ class TelegramSender:
             method = "sendMessage"
         bodies = [first, *({**common, "text": part} for part in rest)]
         if buttons:
-            rows = [[telegram_button(b)] for b in buttons]
-            bodies[-1]["reply_markup"] = {"inline_keyboard": rows}
+            bodies[-1]["reply_markup"] = {"inline_keyboard": button_rows(buttons)}
         return Prepared(method, bodies[0], follow_ups=tuple(bodies[1:]))
 
     async def send(self, chat_id: str, prepared: Prepared) -> str:
@@ -121,3 +120,17 @@ def telegram_button(button: dict[str, str]) -> dict[str, str]:
     if "data" in button:
         return {"text": button["label"], "callback_data": button["data"]}
     return {"text": button["label"], "url": button["url"]}
+
+
+def button_rows(buttons: list[dict[str, str]]) -> list[list[dict[str, str]]]:
+    """Lay buttons out one a row, but side by side where they share a "row" (the reactions)."""
+    rows: list[list[dict[str, str]]] = []
+    for number, button in enumerate(buttons):
+        together = (
+            number and button.get("row") and button.get("row") == buttons[number - 1].get("row")
+        )
+        if together:
+            rows[-1].append(telegram_button(button))
+        else:
+            rows.append([telegram_button(button)])
+    return rows

@@ -173,6 +173,7 @@ def area_find(name: str, province: str | None) -> None:
 from bot.cli.broadcast import broadcast  # noqa: E402  (registers on the group defined above)
 from bot.cli.campaign import calendar_group, campaign  # noqa: E402
 from bot.cli.content import content  # noqa: E402
+from bot.cli.feedback import feedback, poll  # noqa: E402
 from bot.cli.ocop import ocop  # noqa: E402
 from bot.cli.staff import audit_log, staff  # noqa: E402
 from bot.cli.training import training  # noqa: E402
@@ -182,6 +183,8 @@ main.add_command(broadcast)
 main.add_command(campaign)
 main.add_command(calendar_group)
 main.add_command(content)
+main.add_command(feedback)
+main.add_command(poll)
 main.add_command(ocop)
 main.add_command(staff)
 main.add_command(audit_log)

@@ -33,6 +33,7 @@ class Inbound:
     ref: str | None = None  # the platform's id of the update, kept as consent evidence
     html: str | None = None  # the text (or a photo's caption) with its formatting, as HTML
     photo: str | None = None  # a photo's file id on the platform (the largest size)
+    reply_to: str | None = None  # the platform's id of the message this one replies to
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,6 +43,14 @@ class Option:
     label: str
     data: str
     aliases: tuple[str, ...] = ()  # other words that pick it when typed
+
+
+@dataclass(frozen=True, slots=True)
+class Document:
+    """A file sent in a chat: a report for an officer."""
+
+    name: str
+    content: bytes
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,6 +64,9 @@ class Reply:
     html: bool = False  # text is HTML (a preview of a broadcast), not plain text
     photo: str | None = None  # send as a photo with the text as its caption
     chat: str | None = None  # send to this chat instead (an approver, an author), not an edit
+    channel: Channel | None = None  # with `chat`: on this channel (an officer on Telegram)
+    keep: bool = False  # leave the pressed message's buttons (a broadcast's reactions, a poll)
+    document: Document | None = None  # send this file, with the text as its caption
 
 
 class BadChoice(ValueError):

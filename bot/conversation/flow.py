@@ -18,6 +18,7 @@ ChoiceHandler = Callable[[Turn, Choice], list[Reply]]
 
 PROMPTS: dict[str, Prompt] = {}  # step -> what asks for it ("profile" shows the profile)
 TEXT_STEPS: dict[str, Prompt] = {}  # step -> what reads typed text in it
+PHOTO_STEPS: dict[str, Prompt] = {}  # step -> what reads a photo in it (a difficulty's)
 CHOICES: dict[str, tuple[str, ChoiceHandler]] = {}  # action -> (the step it answers, handler)
 
 Steps = list[str]

@@ -6,12 +6,14 @@ import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.orm import Session
 
 from bot.conversation import (  # noqa: F401 (they register steps)
+    feedback,
     flow,
     linking,
     ocop,
@@ -48,18 +50,25 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     "taphuan": training.trainings_command,
     "dangky": training.register_command,
     "danhgia": training.rate_command,
+    **feedback.COMMANDS,
 }
 
 PHONE_COMMANDS = frozenset({"sdt", "phone"})
 # Buttons valid whatever step the member is in (under a profile, a broadcast, a list).
-ANYTIME = {"prof": profile.on_profile, "ocop": ocop.on_choice, "trn": training.on_choice}
+ANYTIME = {
+    "prof": profile.on_profile,
+    "ocop": ocop.on_choice,
+    "trn": training.on_choice,
+    **feedback.ANYTIME,
+}
 
 
 class MemberConversation:
     """The member conversation: one event in, the replies out, state kept on the subscriber."""
 
-    def __init__(self, tz: ZoneInfo, *, phone: bool = False) -> None:
+    def __init__(self, tz: ZoneInfo, *, phone: bool = False, rules: Path | None = None) -> None:
         self.tz = tz
+        self.rules = rules
         # A phone number is asked for only when something uses it (a ZNS template): the law
         # asks for no more personal data than the purpose needs.
         self.phone = phone
@@ -67,7 +76,7 @@ class MemberConversation:
     def handle(self, session: Session, event: Inbound, now: datetime) -> list[Reply]:
         """Handle one event inside the caller's unit of work and return what to answer."""
         member = get_subscriber(session, event.channel, event.chat_id)
-        turn = Turn(session, event, now, self.tz, member)
+        turn = Turn(session, event, now, self.tz, member, self.rules)
         if member is not None:
             member.last_seen_at = now
             if member.consent_at is not None and event.display_name:
@@ -108,6 +117,8 @@ class MemberConversation:
         member = turn.subscriber
         state = member.conv_state if member is not None else "idle"
         if event.kind == EventKind.OTHER:
+            if event.photo is not None and state in flow.PHOTO_STEPS:
+                return flow.PHOTO_STEPS[state](turn)
             return [Reply(say.ONLY_TEXT), *self._reprompt(turn, state)]
         if state in flow.TEXT_STEPS:
             return flow.TEXT_STEPS[state](turn)

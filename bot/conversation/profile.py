@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot import courses
+from bot.conversation import feedback as hear
 from bot.conversation.events import Choice, Option, Reply
 from bot.conversation.flow import CHOICES, PROMPTS, advance, is_registered, missing_steps
 from bot.conversation.registration import prompt_consent
@@ -10,7 +11,7 @@ from bot.conversation.turn import Turn
 from db.cooperatives import by_public_code
 from db.models import Subscriber, SubscriberStatus, Topic
 from db.people import forget_person, preferred, reroute_unreachable, siblings
-from db.subscribers import add_feedback, count_feedback, create_pending, forget_subscriber
+from db.subscribers import count_feedback, create_pending, forget_subscriber
 from messages import linking as say_link
 from messages import member as say
 
@@ -21,7 +22,6 @@ STATUS_LABELS = {
     SubscriberStatus.BLOCKED: "Không gửi được (đã chặn bot)",
     SubscriberStatus.INVALID: "Không gửi được (không tìm thấy cuộc trò chuyện)",
 }
-FEEDBACK_LIMIT = 4000  # characters kept of one message; longer texts are cut, never dropped
 
 
 def start(turn: Turn) -> list[Reply]:
@@ -183,8 +183,7 @@ def feedback(turn: Turn) -> list[Reply]:
         return [*_ask_consent(turn, None)]
     if member.consent_at is None:
         return prompt_consent(turn)
-    add_feedback(turn.session, member, turn.event.text[:FEEDBACK_LIMIT], turn.now)
-    return [Reply(say.FEEDBACK_THANKS)]
+    return hear.on_text(turn)
 
 
 PROMPTS.update(profile=show_profile)

@@ -13,6 +13,7 @@ import contextlib
 import logging
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -20,6 +21,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
+from bot.conversation.inbox import Inbox
 from db import audit, broadcasts
 from db import staff as people
 from db.areas import find_communes, find_provinces
@@ -40,7 +42,7 @@ log = logging.getLogger(__name__)
 
 ACTION = "stf"
 # Commands only officers have; from anyone else the member conversation refuses them.
-STAFF_ONLY = frozenset({"new", "broadcasts", "stats", "staffhelp", "staff"})
+STAFF_ONLY = frozenset({"new", "broadcasts", "stats", "staffhelp", "staff", "inbox", "report"})
 COMMANDS = STAFF_ONLY | {"huy", "cancel"}  # /huy drops a draft; for members it means nothing
 ROLE_WORDS = {
     "bientap": StaffRole.EDITOR,
@@ -78,9 +80,12 @@ def wants(staff: Staff, event: Inbound) -> bool:
 class StaffConversation:
     """One officer event in, the replies out (to them, and to approvers or authors)."""
 
-    def __init__(self, tz: ZoneInfo, policy: StaffPolicy | None = None) -> None:
+    def __init__(
+        self, tz: ZoneInfo, policy: StaffPolicy | None = None, rules: Path | None = None
+    ) -> None:
         self.tz = tz
         self.policy = policy or StaffPolicy()
+        self.rules = rules  # the feedback triage rules, for the inbox's topic names
 
     def handle(self, session: Session, staff: Staff, event: Inbound, now: datetime) -> list[Reply]:
         """Route one event by command, button or the officer's current step."""
@@ -119,6 +124,8 @@ class _Turn:
             return self._stats()
         if name == "staff":
             return self._manage(text)
+        if name == "inbox":
+            return Inbox(self, ACTION).command(text)
         return [Reply(say.STAFF_HELP)]
 
     def choice(self, value: str) -> list[Reply]:
@@ -127,6 +134,8 @@ class _Turn:
             return self._approve(int(value[2:]))
         if value.startswith("rj"):
             return self._ask_reason(int(value[2:]))
+        if head == "i":
+            return Inbox(self, ACTION).choice(rest)
         if head == "m":  # m<action letter><id>: pause, resume or cancel from /broadcasts
             return self._move({"p": "pause", "r": "resume", "c": "cancel"}[rest[:1]], int(rest[1:]))
         if head == "k" and self.staff.conv_state == "new:kind":
@@ -149,6 +158,8 @@ class _Turn:
             return self._time(event.text)
         if state.startswith("reject:") and event.text:
             return self._reject(int(state.split(":", 1)[1]), event.text)
+        if state.startswith("inbox:reply:"):
+            return Inbox(self, ACTION).reply(int(state.rsplit(":", 1)[1]), event.text)
         return [Reply(say.STAFF_HELP)]
 
     # --- composing ------------------------------------------------------------------

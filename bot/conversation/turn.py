@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -22,6 +23,7 @@ class Turn:
     now: datetime
     tz: ZoneInfo
     subscriber: Subscriber | None
+    rules: Path | None = None  # the feedback triage rules file; None: the shipped one
 
     @property
     def member(self) -> Subscriber:

@@ -57,14 +57,21 @@ class TelegramDriver(TelegramState):
         first_name: str = DEFAULT_FIRST_NAME,
         username: str | None = None,
         entities: list[dict[str, Any]] | None = None,
+        reply_to: int | None = None,
     ) -> dict:
         """Inject a private text message from user ``chat_id``; return the Update.
 
-        `entities` adds formatting the user applied (bold, italic, links), as Telegram sends it.
+        `entities` adds formatting the user applied (bold, italic, links), as Telegram sends it;
+        `reply_to` makes it a reply to that message of the chat (the user swiped on it).
         """
         content: dict[str, Any] = {"text": text}
         if found := [*bot_command_entities(text), *(entities or [])]:
             content["entities"] = found
+        if reply_to is not None:
+            replied = self.stored(chat_id, reply_to)
+            if replied is None:
+                raise KeyError(f"chat {chat_id} has no message {reply_to} to reply to")
+            content["reply_to_message"] = replied
         return self._user_message(chat_id, first_name, username, content)
 
     def send_photo(self, chat_id: int, caption: str | None = None) -> dict:

@@ -19,11 +19,14 @@ from db.models.campaign import (
 )
 from db.models.content import ContentItem
 from db.models.cooperative import Cooperative, CooperativeKind
+from db.models.feedback import Poll, PollAnswer, PollStatus, Reaction, ReactionValue
 from db.models.link import LinkCode, OAuthToken
 from db.models.member import (
     Channel,
     Consent,
     Feedback,
+    FeedbackKind,
+    FeedbackReply,
     FeedbackStatus,
     Role,
     Subscriber,
@@ -63,6 +66,8 @@ __all__ = [
     "Delivery",
     "DeliveryStatus",
     "Feedback",
+    "FeedbackKind",
+    "FeedbackReply",
     "FeedbackStatus",
     "FiringOutcome",
     "FormerArea",
@@ -72,6 +77,11 @@ __all__ = [
     "OAuthToken",
     "OcopProduct",
     "OcopTap",
+    "Poll",
+    "PollAnswer",
+    "PollStatus",
+    "Reaction",
+    "ReactionValue",
     "RegistrationStatus",
     "Role",
     "SchedulerLease",

@@ -114,6 +114,11 @@ class Broadcast(Base):
     )
     decided_at: Mapped[datetime | None]
     decision_note: Mapped[str | None] = mapped_column(String(300), comment="why it was rejected")
+    reactions: Mapped[bool] = mapped_column(
+        default=True,
+        server_default=true(),
+        comment="carries the one-tap reactions (Hữu ích / Chưa rõ) under the message",
+    )
 
 
 class Delivery(Base):

@@ -6,7 +6,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, String, Text, UniqueConstraint, true
+from sqlalchemy import JSON, ForeignKey, Index, String, Text, UniqueConstraint, false, true
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base, utcnow
@@ -56,7 +56,15 @@ class FeedbackStatus(StrEnum):
     """Where a piece of feedback stands with staff."""
 
     OPEN = "open"  # not yet handled
+    ANSWERED = "answered"  # an officer replied; open until someone closes it
     CLOSED = "closed"  # handled by staff
+
+
+class FeedbackKind(StrEnum):
+    """How a piece of feedback came in."""
+
+    MESSAGE = "message"  # free text, or a reply to a broadcast
+    DIFFICULTY = "difficulty"  # the guided "Báo khó khăn" report, with a category
 
 
 class Subscriber(Base):
@@ -148,6 +156,8 @@ class Feedback(Base):
     """Something a member wrote that was not a command: kept for staff to read and answer."""
 
     __tablename__ = "feedback"
+    # The inbox: what is not closed, flagged first, newest first.
+    __table_args__ = (Index("ix_feedback_inbox", "status", "flagged", "received_at"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     subscriber_id: Mapped[int] = mapped_column(
@@ -157,3 +167,48 @@ class Feedback(Base):
     text: Mapped[str] = mapped_column(Text)
     received_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     status: Mapped[FeedbackStatus] = mapped_column(default=FeedbackStatus.OPEN)
+    kind: Mapped[FeedbackKind] = mapped_column(
+        default=FeedbackKind.MESSAGE, server_default=FeedbackKind.MESSAGE.value
+    )
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcast.id", ondelete="SET NULL"),
+        index=True,
+        comment="the broadcast it answers: replied to, or the last one received shortly before",
+    )
+    area_id: Mapped[int | None] = mapped_column(
+        ForeignKey("area.id"), index=True, comment="the member's commune when it was sent"
+    )
+    category: Mapped[str | None] = mapped_column(
+        String(16), comment="the difficulty's category, as the member chose it"
+    )
+    topic: Mapped[str | None] = mapped_column(String(32), comment="given by the triage rules")
+    flags: Mapped[list[str]] = mapped_column(
+        JSON, default=list, server_default="[]", comment="triage flags: abusive, sensitive"
+    )
+    flagged: Mapped[bool] = mapped_column(
+        default=False, server_default=false(), comment="has flags: shown first, staff told at once"
+    )
+    photo: Mapped[str | None] = mapped_column(String(500), comment="the platform's file id")
+    assigned_to_id: Mapped[int | None] = mapped_column(
+        ForeignKey("staff.id", ondelete="SET NULL"), comment="the officer who takes it"
+    )
+    answered_at: Mapped[datetime | None] = mapped_column(comment="the first reply from staff")
+    closed_at: Mapped[datetime | None]
+
+
+class FeedbackReply(Base):
+    """An officer's answer to a piece of feedback, sent to the member through the outbox."""
+
+    __tablename__ = "feedback_reply"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    feedback_id: Mapped[int] = mapped_column(
+        ForeignKey("feedback.id", ondelete="CASCADE"), index=True
+    )
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    author: Mapped[str] = mapped_column(String(64), comment="staff:<id> or cli:<user>")
+    text: Mapped[str] = mapped_column(Text)
+    sent_at: Mapped[datetime] = mapped_column(default=utcnow)
+    broadcast_id: Mapped[int | None] = mapped_column(
+        ForeignKey("broadcast.id", ondelete="SET NULL"), comment="the message of one that bore it"
+    )

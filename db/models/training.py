@@ -85,3 +85,6 @@ class TrainingRegistration(Base):
     cancelled_at: Mapped[datetime | None]
     rating: Mapped[int | None] = mapped_column(comment="1 to 5 stars, after the course")
     rated_at: Mapped[datetime | None]
+    attended_at: Mapped[datetime | None] = mapped_column(
+        comment="marked present from the returned attendance sheet"
+    )

@@ -279,7 +279,11 @@ async def test_photo_with_caption_and_link_buttons(rig: Rig) -> None:
     assert len(sent) == 1
     assert sent[0].params["caption"] == "Sản phẩm OCOP 4 sao: <b>Mật ong Mỹ Sơn</b>"
     assert sent[0].params["reply_markup"]["inline_keyboard"] == [
-        [{"text": "Xem thêm", "url": "https://example.org/ocop"}]
+        [{"text": "Xem thêm", "url": "https://example.org/ocop"}],
+        [  # every announcement carries the one-tap reactions, side by side
+            {"text": "👍 Hữu ích", "callback_data": f"fb|{broadcast_id}.u"},
+            {"text": "🤔 Chưa rõ", "callback_data": f"fb|{broadcast_id}.c"},
+        ],
     ]
     assert "allow_paid_broadcast" not in sent[0].params  # free bots must not set it
     assert rig.deliveries(broadcast_id)["1"].status == DeliveryStatus.SENT

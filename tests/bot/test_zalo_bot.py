@@ -112,7 +112,11 @@ async def test_broadcast_reaches_zalo_and_telegram_members(
         ).id
     await wait_done(sessions, broadcast_id, 15)
     zalo_texts = {m["chat_id"]: m["text"] for m in zalo.messages()}
-    assert zalo_texts["8001z"] == "Chào Thành viên 8001: lớp VietGAP ngày 15/12"  # no HTML
+    assert zalo_texts["8001z"] == (  # no HTML; no buttons here, so what to type for a reaction
+        "Chào Thành viên 8001: lớp VietGAP ngày 15/12\n\n"
+        f"👉 👍 Hữu ích: gõ /huuich {broadcast_id}\n"
+        f"👉 🤔 Chưa rõ: gõ /chuaro {broadcast_id}"
+    )
     assert "8003z" not in zalo_texts
     telegram_texts = [m["text"] for m in telegram.messages() if "VietGAP" in m["text"]]
     assert len(telegram_texts) == 2

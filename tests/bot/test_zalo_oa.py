@@ -183,7 +183,7 @@ async def test_member_registers_on_the_oa_and_gets_broadcasts_beside_telegram(
     last = oa.messages("881001")[-1]
     assert last["mode"] == "cs" and last["text"].startswith("Lớp VietGAP cho ")
     await oa.send_text("881001", "Giá phân bón tăng quá")  # feedback, answered for free
-    await reply_to(oa, "881001", "Cảm ơn anh/chị đã gửi ý kiến")
+    await reply_to(oa, "881001", "Cảm ơn anh/chị đã phản hồi về tin “Lớp VietGAP")
     await oa.send_text("881001", "/stop")
     await reply_to(oa, "881001", "Đã dừng")
     await oa.unfollow("881001")

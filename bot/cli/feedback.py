@@ -1,0 +1,401 @@
+"""`outreach feedback` and `outreach poll`: read, answer and triage feedback; run polls."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+import click
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from bot.cli.broadcast import ROLES, TOPICS, build_audience, parse_local
+from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
+from bot.conversation.flow import place
+from bot.polls import PollProblem, create_poll
+from db import audit
+from db import feedback as store
+from db import polls as votes
+from db.areas import resolve_area
+from db.audience import count_audience
+from db.base import utcnow
+from db.models import Area, AreaLevel, Broadcast, Feedback, PollAnswer, Staff, Subscriber
+from db.staff import get_staff
+from messages import feedback as say
+from messages.triage import DEFAULT_RULES, Rules, RulesProblem, load_rules, parse_rules
+
+MAX_REPLY = 2000  # as in the officers' chat inbox
+TIME = "%Y-%m-%d %H:%M"
+
+
+@click.group()
+def feedback() -> None:
+    """Read what members wrote, answer them, assign, close and triage it."""
+
+
+@click.group()
+def poll() -> None:
+    """Ask members a question with buttons and read the answers."""
+
+
+@contextmanager
+def refused() -> Iterator[None]:
+    """Turn the data layer's refusals into usage problems: one line, exit status 2."""
+    try:
+        yield
+    except (store.FeedbackProblem, PollProblem, votes.PollClosed) as exc:
+        raise UsageProblem(str(exc)) from None
+
+
+def rules(path: str | None = None) -> Rules:
+    """Load the triage rules: a given file, else the configured one, else the shipped one."""
+    try:
+        return load_rules(Path(path) if path else settings().outreach_triage_rules)
+    except RulesProblem as exc:
+        raise UsageProblem(f"the triage rules cannot be used:\n{exc}") from None
+    except OSError as exc:  # a rules file named in the settings that is not there
+        raise UsageProblem(f"cannot read the triage rules: {exc}") from None
+
+
+def area_ids(session: Session, province: str | None, commune: str | None) -> set[int] | None:
+    """Resolve --province/--commune to the area ids they cover; None: everywhere."""
+    if commune is not None:
+        if province is None and not commune.isdigit():
+            raise UsageProblem("give the commune's --province too, or the commune's code")
+        parent = resolve_area(session, province, AreaLevel.PROVINCE, None) if province else None
+        return {resolve_area(session, commune, AreaLevel.COMMUNE, parent).id}
+    if province is None:
+        return None
+    found = resolve_area(session, province, AreaLevel.PROVINCE, None)
+    # Feedback and answers carry the member's commune: a province means all its communes.
+    return {found.id, *session.scalars(select(Area.id).where(Area.parent_id == found.id))}
+
+
+def _name(session: Session, item: Feedback) -> str:
+    member = session.get(Subscriber, item.subscriber_id)
+    if member is None or not member.display_name:
+        return f"member {item.subscriber_id}"
+    return member.display_name
+
+
+def _area(session: Session, item: Feedback) -> str:
+    found = session.get(Area, item.area_id) if item.area_id is not None else None
+    return place(found) or "unknown area"
+
+
+def _line(session: Session, item: Feedback, known: Rules) -> str:
+    fields = [
+        str(item.id),
+        f"{item.received_at.astimezone(settings().tz):{TIME}}",
+        item.status.value,
+        "!" + ",".join(item.flags) if item.flagged else "",
+        known.label(item.topic or "khac"),
+        item.kind.value,
+        _area(session, item),
+        _name(session, item),
+        f"re #{item.broadcast_id}" if item.broadcast_id else "",
+        say.gist(item.text) or "(photo)",
+    ]
+    return "\t".join(fields)
+
+
+@feedback.command("list")
+@click.option("--province", help="Only from this province (name or code).")
+@click.option("--commune", help="Only from this commune of --province (or its code).")
+@click.option("--closed", is_flag=True, help="List closed feedback instead of open.")
+@click.option("--flagged", is_flag=True, help="Only flagged feedback.")
+@click.option("--limit", default=20, show_default=True)
+@fail_cleanly
+def feedback_list(
+    province: str | None, commune: str | None, closed: bool, flagged: bool, limit: int
+) -> None:
+    """List feedback, flagged first and newest first, with how much is open."""
+    known = rules()
+    with sessions()() as session:
+        scope = area_ids(session, province, commune)
+        items = store.inbox(session, scope, limit=limit, closed=closed)
+        if flagged:  # flagged ones come first, so the first `limit` rows hold all that fit
+            items = [item for item in items if item.flagged]
+        for item in items:
+            click.echo(_line(session, item, known))
+        click.echo(f"{store.count_open(session, scope)} open in total")
+
+
+def _details(session: Session, item: Feedback, known: Rules) -> list[str]:
+    found = known.triage(item.text, item.category)
+    flags = ", ".join(f"{f} ({known.label(f)})" for f in item.flags) or "none"
+    lines = [
+        f"feedback {item.id} ({item.kind.value}, {item.channel.value}) {item.status.value}, "
+        f"received {item.received_at.astimezone(settings().tz):{TIME}}",
+        f"from: {_name(session, item)} (member {item.subscriber_id}), {_area(session, item)}",
+        f"category: {item.category or '-'}",
+        f"topic: {item.topic or 'khac'} ({known.label(item.topic or 'khac')})",
+        f"flags: {flags}",
+        f"matched words: {', '.join(found.matched) or 'none'}",
+    ]
+    if item.photo:
+        lines.append(f"photo: {item.photo}")
+    about = session.get(Broadcast, item.broadcast_id) if item.broadcast_id else None
+    if about is not None:
+        lines.append(f"about broadcast {about.id}: {say.gist(about.text, about.templated)}")
+    officer = session.get(Staff, item.assigned_to_id) if item.assigned_to_id else None
+    if officer is not None:
+        lines.append(f"assigned to: staff {officer.id} {officer.name or ''}".rstrip())
+    return lines
+
+
+@feedback.command("show")
+@click.argument("feedback_id", type=int)
+@fail_cleanly
+def feedback_show(feedback_id: int) -> None:
+    """Show one piece of feedback in full: triage and why, link, officer, replies."""
+    known, tz = rules(), settings().tz
+    with sessions()() as session:
+        item = store.get_feedback(session, feedback_id)
+        click.echo("\n".join(_details(session, item, known)))
+        click.echo(f"text:\n{item.text}")
+        for reply in store.replies(session, item.id):
+            click.echo(
+                f"reply by {reply.author} at {reply.sent_at.astimezone(tz):{TIME}} "
+                f"({store.reply_outcome(session, reply)}): {say.gist(reply.text, length=300)}"
+            )
+
+
+def _reply_text(text: str | None, path: str | None) -> str:
+    if (text is None) == (path is None):
+        raise UsageProblem("give the answer with exactly one of --text or --file")
+    body = (text if text is not None else Path(path or "").read_text(encoding="utf-8")).strip()
+    if not body:
+        raise UsageProblem("the answer is empty")
+    if len(body) > MAX_REPLY:
+        raise UsageProblem(f"the answer has {len(body)} characters; at most {MAX_REPLY}")
+    return body
+
+
+def _audit(session: Session, action: str, target: str, changes: dict[str, Any]) -> None:
+    audit.record(
+        session,
+        actor=audit.cli_actor(),
+        action=action,
+        target=target,
+        changes=changes,
+        now=utcnow(),
+    )
+
+
+@feedback.command("reply")
+@click.argument("feedback_id", type=int)
+@click.option("--text", help="The answer, as plain text.")
+@click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read it here.")
+@fail_cleanly
+def feedback_reply(feedback_id: int, text: str | None, path: str | None) -> None:
+    """Answer the member who wrote it, in their own chat, marked as from the alliance."""
+    body, tz = _reply_text(text, path), settings().tz
+    with sessions().begin() as session, refused():
+        item = store.get_feedback(session, feedback_id)
+        message = say.reply_message(body, item.received_at, item.text, tz)
+        sent = store.send_reply(
+            session, item, message, author=audit.cli_actor(), staff_id=None, now=utcnow()
+        )
+        _audit(session, "feedback.reply", f"feedback:{item.id}", {"reply": body})
+        click.echo(f"reply to feedback {item.id} queued as broadcast {sent.broadcast_id}")
+
+
+@feedback.command("assign")
+@click.argument("feedback_id", type=int)
+@click.option("--to", "staff_id", type=int, help="The officer's id (see `outreach staff list`).")
+@click.option("--nobody", is_flag=True, help="Take it away from whoever has it.")
+@fail_cleanly
+def feedback_assign(feedback_id: int, staff_id: int | None, nobody: bool) -> None:
+    """Give a piece of feedback to an officer, or to nobody."""
+    if (staff_id is None) != nobody:
+        raise UsageProblem("give exactly one of --to STAFF_ID or --nobody")
+    with sessions().begin() as session:
+        item = store.get_feedback(session, feedback_id)
+        officer = get_staff(session, staff_id) if staff_id is not None else None
+        before = store.assign(session, item, officer)
+        after = officer.id if officer is not None else None
+        _audit(session, "feedback.assign", f"feedback:{item.id}", {"assigned_to": [before, after]})
+        click.echo(f"feedback {item.id} assigned to {f'staff {after}' if after else 'nobody'}")
+
+
+@feedback.command("close")
+@click.argument("feedback_id", type=int)
+@fail_cleanly
+def feedback_close(feedback_id: int) -> None:
+    """Close a piece of feedback: handled."""
+    with sessions().begin() as session, refused():
+        item = store.get_feedback(session, feedback_id)
+        before = store.close(session, item, utcnow())
+        changes = {"status": [before.value, item.status.value]}
+        _audit(session, "feedback.close", f"feedback:{item.id}", changes)
+        click.echo(f"feedback {item.id} is now closed")
+
+
+@feedback.command("reopen")
+@click.argument("feedback_id", type=int)
+@fail_cleanly
+def feedback_reopen(feedback_id: int) -> None:
+    """Open a closed piece of feedback again."""
+    with sessions().begin() as session, refused():
+        item = store.get_feedback(session, feedback_id)
+        store.reopen(session, item)
+        changes = {"status": ["closed", item.status.value]}
+        _audit(session, "feedback.reopen", f"feedback:{item.id}", changes)
+        click.echo(f"feedback {item.id} is now {item.status.value}")
+
+
+@feedback.command("triage")
+@click.argument("text")
+@click.option("--rules", "path", type=click.Path(exists=True, dir_okay=False))
+@fail_cleanly
+def feedback_triage(text: str, path: str | None) -> None:
+    """Show how the rules would file a text: topic, flags and the words that decided."""
+    known = rules(path)
+    found = known.triage(text)
+    click.echo(f"topic: {found.topic} ({known.label(found.topic)})")
+    click.echo(f"flags: {', '.join(f'{f} ({known.label(f)})' for f in found.flags) or 'none'}")
+    click.echo(f"matched: {', '.join(found.matched) or 'nothing'}")
+
+
+@feedback.command("rules")
+@click.option("--check", "path", type=click.Path(exists=True, dir_okay=False))
+@fail_cleanly
+def feedback_rules(path: str | None) -> None:
+    """Say where the triage rules are and list them, or check a rules file."""
+    if path is not None:
+        try:
+            checked = parse_rules(Path(path).read_text(encoding="utf-8"), source=path)
+        except RulesProblem as exc:
+            count = len(exc.errors)
+            raise UsageProblem(
+                f"{count} problem{'s' if count > 1 else ''} in {path}:\n{exc}"
+            ) from None
+        click.echo(f"ok: {len(checked.topics)} topics, {len(checked.flags)} flags")
+        return
+    # The variable itself, not the settings: this must work where the settings do not load.
+    where = os.environ.get("OUTREACH_TRIAGE_RULES") or str(DEFAULT_RULES)
+    click.echo(f"rules: {where}")
+    known = rules(where)
+    for section, found in (("topic", known.topics), ("flag", known.flags)):
+        for key, rule in found.items():
+            click.echo(f"{section}\t{key}\t{len(rule.entries)} words\t{rule.label}")
+
+
+@poll.command("create")
+@click.option("--question", required=True, help="What members are asked.")
+@click.option("--option", "options", multiple=True, help="One answer; give 2 to 5.")
+@click.option("--province", multiple=True, help="Name (any accents) or code; repeatable.")
+@click.option("--commune", multiple=True, help="Name within --province, 'name, province', or code.")
+@click.option("--role", multiple=True, type=click.Choice(ROLES))
+@click.option("--topic", multiple=True, type=click.Choice(TOPICS))
+@click.option("--cooperative", multiple=True, help="Invitation code or id; repeatable.")
+@click.option("--at", "at", help="Local time 'YYYY-MM-DD HH:MM' to ask (default: now).")
+@click.option("--closes", help="Local time 'YYYY-MM-DD HH:MM' when answers stop.")
+@fail_cleanly
+def poll_create(
+    question: str,
+    options: tuple[str, ...],
+    at: str | None,
+    closes: str | None,
+    **who: tuple[str, ...],
+) -> None:
+    """Schedule a poll: a broadcast with one button an option."""
+    tz = settings().tz
+    send_at, closes_at = _poll_times(at, closes)
+    with sessions().begin() as session, refused():
+        audience = build_audience(
+            session, who["province"], who["commune"], who["role"], who["topic"], who["cooperative"]
+        )
+        size = count_audience(session, audience)
+        if size == 0:
+            raise UsageProblem("no active subscriber matches these filters; nothing was scheduled")
+        created = create_poll(
+            session,
+            question,
+            list(options),
+            audience,
+            created_by=audit.cli_actor(),
+            now=utcnow(),
+            tz=tz,
+            send_at=send_at,
+            closes_at=closes_at,
+        )
+        changes: dict[str, Any] = {"question": created.question, "options": created.options}
+        changes |= {"audience": audience.to_json(), "broadcast": created.broadcast_id}
+        changes["closes_at"] = closes_at.isoformat() if closes_at else None
+        _audit(session, "poll.create", f"poll:{created.id}", changes)
+        click.echo(
+            f"poll {created.id} created: asks {size} members at "
+            f"{send_at.astimezone(tz):{TIME}} as broadcast {created.broadcast_id}"
+        )
+
+
+def _poll_times(at: str | None, closes: str | None) -> tuple[datetime, datetime | None]:
+    tz, now = settings().tz, utcnow()
+    send_at = parse_local(at, tz, "--at") if at else now
+    if send_at < now.replace(second=0, microsecond=0):
+        raise UsageProblem(f"--at {at} is in the past; give a later time or leave it out")
+    closes_at = parse_local(closes, tz, "--closes") if closes else None
+    # A closing time already past is the poll's own problem (check_poll says so).
+    if closes_at is not None and now < closes_at <= send_at:
+        raise UsageProblem("--closes must be after the time the poll is asked")
+    return send_at, closes_at
+
+
+@poll.command("list")
+@click.option("--limit", default=50, show_default=True)
+@fail_cleanly
+def poll_list(limit: int) -> None:
+    """List the newest polls: id, status, created, closes, answers, question."""
+    tz, now = settings().tz, utcnow()
+    with sessions()() as session:
+        query = select(PollAnswer.poll_id, func.count()).group_by(PollAnswer.poll_id)
+        answers = {poll_id: count for poll_id, count in session.execute(query)}
+        for found in votes.list_polls(session, limit=limit):
+            closes = f"{found.closes_at.astimezone(tz):{TIME}}" if found.closes_at else "-"
+            click.echo(
+                f"{found.id}\t{'open' if votes.is_open(found, now) else 'closed'}\t"
+                f"{found.created_at.astimezone(tz):{TIME}}\t{closes}\t"
+                f"{answers.get(found.id, 0)}\t{say.gist(found.question)}"
+            )
+
+
+@poll.command("show")
+@click.argument("poll_id", type=int)
+@click.option("--province", help="Only answers from this province (name or code).")
+@fail_cleanly
+def poll_show(poll_id: int, province: str | None) -> None:
+    """Show a poll's answers: per option, then per province and option."""
+    now = utcnow()
+    with sessions()() as session:
+        found = votes.get_poll(session, poll_id)
+        counted = votes.results(session, found, area_ids(session, province, None))
+        state = "open" if votes.is_open(found, now) else "closed"
+        click.echo(f"poll {found.id} ({state}): {found.question}")
+        click.echo(f"answers: {counted.answers}")
+        for number, (option, count) in enumerate(
+            zip(found.options, counted.totals, strict=True), 1
+        ):
+            share = count / counted.answers if counted.answers else 0.0
+            click.echo(f"  {number}. {option}: {count} ({share:.0%})")
+        numbers = [f"{n}. {option}" for n, option in enumerate(found.options, 1)]
+        click.echo("\t".join(["province", *numbers]))
+        for name, counts in counted.by_province.items():
+            click.echo("\t".join([name, *map(str, counts)]))
+
+
+@poll.command("close")
+@click.argument("poll_id", type=int)
+@fail_cleanly
+def poll_close(poll_id: int) -> None:
+    """Close a poll: no more answers, its results are final."""
+    with sessions().begin() as session, refused():
+        found = votes.get_poll(session, poll_id)
+        votes.close_poll(session, found, utcnow())
+        _audit(session, "poll.close", f"poll:{found.id}", {"status": ["open", "closed"]})
+        click.echo(f"poll {found.id} is now closed")
