@@ -175,6 +175,7 @@ from bot.cli.campaign import calendar_group, campaign  # noqa: E402
 from bot.cli.content import content  # noqa: E402
 from bot.cli.feedback import feedback, poll  # noqa: E402
 from bot.cli.ocop import ocop  # noqa: E402
+from bot.cli.report import report  # noqa: E402
 from bot.cli.staff import audit_log, staff  # noqa: E402
 from bot.cli.training import training  # noqa: E402
 from bot.cli.zalo import zalo  # noqa: E402
@@ -190,3 +191,4 @@ main.add_command(staff)
 main.add_command(audit_log)
 main.add_command(training)
 main.add_command(zalo)
+main.add_command(report)

@@ -11,13 +11,13 @@ from sqlalchemy import select
 
 from bot.cli.broadcast import build_audience, parse_local
 from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
-from bot.cli.tables import Cell, write_table
 from bot.courses import CourseDraft, CourseProblem, cancel_course, create_course
 from db.audience import count_audience
 from db.base import utcnow
 from db.models import Broadcast, RegistrationStatus, Role, TrainingCourse, TrainingTopic
 from db.training import count_status, get_course, roster
 from messages.member import ROLE_LABELS
+from messages.tables import Cell, write_table
 
 TOPICS = [t.value for t in TrainingTopic]
 STATUS_LABELS = {
