@@ -239,6 +239,8 @@ class RosterRow:
     seated_at: datetime | None
     cancelled_at: datetime | None
     rating: int | None
+    registration_id: int = 0
+    attended_at: datetime | None = None
 
 
 def roster(session: Session, course_id: int) -> list[RosterRow]:
@@ -268,6 +270,31 @@ def roster(session: Session, course_id: int) -> list[RosterRow]:
                 seated_at=entry.seated_at,
                 cancelled_at=entry.cancelled_at,
                 rating=entry.rating,
+                registration_id=entry.id,
+                attended_at=entry.attended_at,
             )
         )
     return rows
+
+
+def mark_attendance(
+    session: Session, course_id: int, present: set[int], now: datetime
+) -> tuple[int, list[int]]:
+    """Mark who came to a course from its returned sheet; return how many, and unknown ids.
+
+    Registrations not in `present` are marked absent, so a corrected sheet can be loaded again.
+    Nothing is changed when an id is not one of this course's registrations.
+    """
+    entries = {
+        entry.id: entry
+        for entry in session.scalars(
+            select(TrainingRegistration).where(TrainingRegistration.course_id == course_id)
+        )
+    }
+    unknown = sorted(present - entries.keys())
+    if unknown:
+        return 0, unknown
+    for number, entry in entries.items():
+        came = number in present
+        entry.attended_at = (entry.attended_at or now) if came else None
+    return len(present), []

@@ -116,6 +116,16 @@ NOT_YOURS = "Phản ánh #{id} không thuộc phạm vi của anh/chị."
 NO_SUCH = "Không có phản ánh #{id}."
 ALREADY_CLOSED = "Phản ánh #{id} đã đóng. Bấm Mở lại nếu cần trả lời tiếp."
 
+REPORT_READY = (
+    "📊 Báo cáo {scope}, từ {start} đến {end}: {sent} tin đã gửi, {reached} người nhận, "
+    "{feedback} phản ánh ({flagged} cần chú ý). Chi tiết theo tháng, theo địa bàn và biểu đồ "
+    "trong tệp Excel."
+)
+REPORT_USAGE = (
+    "Gõ /report để lấy báo cáo từ 1/11 đến hôm nay, hoặc /report 2026 để lấy báo cáo năm "
+    "(1/11/2025 – 31/10/2026, nộp trước 10/11)."
+)
+
 STATUS = {"open": "chờ xử lý", "answered": "đã trả lời", "closed": "đã đóng"}
 KIND = {"message": "Ý kiến", "difficulty": "Báo khó khăn"}
 CHANNEL = {"telegram": "Telegram", "zalo_bot": "Zalo", "zalo_oa": "Zalo OA"}

@@ -23,7 +23,7 @@ class Chat:
         while True:
             message = await self.telegram.next_message(self.chat_id, timeout=timeout)
             self.seen.append(message)
-            if contains in (message.get("text") or ""):
+            if contains in (message.get("text") or message.get("caption") or ""):
                 return message
 
     async def say(self, text: str, expect: str) -> dict[str, Any]:

@@ -15,8 +15,10 @@ from bot.courses import CourseDraft, CourseProblem, cancel_course, create_course
 from db.audience import count_audience
 from db.base import utcnow
 from db.models import Broadcast, RegistrationStatus, Role, TrainingCourse, TrainingTopic
-from db.training import count_status, get_course, roster
+from db.textmatch import fold
+from db.training import count_status, get_course, mark_attendance, roster
 from messages.member import ROLE_LABELS
+from messages.ocop import CatalogProblem, read_rows
 from messages.tables import Cell, write_table
 
 TOPICS = [t.value for t in TrainingTopic]
@@ -27,6 +29,7 @@ STATUS_LABELS = {
 }
 HEADERS = (
     "STT",
+    "Mã đăng ký",
     "Họ tên",
     "Kênh",
     "Xã/phường",
@@ -39,7 +42,9 @@ HEADERS = (
     "Có chỗ lúc",
     "Huỷ lúc",
     "Đánh giá (sao)",
+    "Có mặt",
 )
+PRESENT = {"x", "co", "1", "v", "yes", "co mat"}  # what staff type in "Có mặt", any accents
 
 
 @click.group()
@@ -187,6 +192,7 @@ def export(course_id: int, out: Path) -> None:
     table: list[list[Cell]] = [
         [
             number,
+            r.registration_id,
             r.name,
             r.channel,
             r.commune,
@@ -199,11 +205,66 @@ def export(course_id: int, out: Path) -> None:
             _local(r.seated_at, tz),
             _local(r.cancelled_at, tz),
             r.rating,
+            "x" if r.attended_at else None,
         ]
         for number, r in enumerate(rows, 1)
     ]
     write_table(out, HEADERS, table)
     click.echo(f"wrote {len(rows)} registrations to {out}")
+
+
+@training.command("attendance")
+@click.argument("course_id", type=int)
+@click.argument("sheet", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@fail_cleanly
+def attendance(course_id: int, sheet: Path) -> None:
+    """Mark who came, from the exported list with "x" typed in its "Có mặt" column."""
+    try:
+        rows = read_rows(sheet)
+    except CatalogProblem as problem:
+        raise UsageProblem(str(problem)) from None
+    present = _present(rows, sheet.name)
+    with sessions().begin() as session:
+        get_course(session, course_id)
+        marked, unknown = mark_attendance(session, course_id, present, utcnow())
+        if unknown:
+            session.rollback()
+            listed = ", ".join(str(n) for n in unknown)
+            raise UsageProblem(
+                f"{sheet.name}: registrations {listed} are not on course {course_id}; "
+                "nothing was marked (export the list of this course again)"
+            )
+        seated = count_status(session, course_id, RegistrationStatus.REGISTERED)
+    click.echo(f"marked {marked} present on course {course_id} ({seated} seated)")
+
+
+def _present(rows: list[tuple[int, list[str]]], name: str) -> set[int]:
+    """Read the registration ids marked present; a row that cannot be read is an error."""
+    if not rows:
+        raise UsageProblem(f"{name} is empty")
+    header = [fold(cell) for cell in rows[0][1]]
+    try:
+        ids, marks = header.index(fold(HEADERS[1])), header.index(fold(HEADERS[-1]))
+    except ValueError:
+        raise UsageProblem(
+            f"{name}: the first row must have the columns '{HEADERS[1]}' and '{HEADERS[-1]}' "
+            "(use the file `outreach training export` writes)"
+        ) from None
+    present, errors = set(), []
+    for number, cells in rows[1:]:
+        cell = cells[ids] if ids < len(cells) else ""
+        mark = fold(cells[marks]) if marks < len(cells) else ""
+        if not cell and not mark:
+            continue
+        if not cell.isdigit():
+            errors.append(f"{name}:{number}: '{HEADERS[1]}' must be a number, not {cell!r}")
+        elif mark in PRESENT:
+            present.add(int(cell))
+        elif mark:
+            errors.append(f"{name}:{number}: '{HEADERS[-1]}' must be x or empty, not {mark!r}")
+    if errors:
+        raise UsageProblem("nothing was marked:\n" + "\n".join(errors))
+    return present
 
 
 @training.command("cancel")

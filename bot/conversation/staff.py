@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session
 
 from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
 from bot.conversation.inbox import Inbox
+from bot.conversation.report import report_command
 from db import audit, broadcasts
 from db import staff as people
 from db.areas import find_communes, find_provinces
@@ -126,6 +127,8 @@ class _Turn:
             return self._manage(text)
         if name == "inbox":
             return Inbox(self, ACTION).command(text)
+        if name == "report":
+            return report_command(self.session, self.staff, text, self.now, self.chat.tz)
         return [Reply(say.STAFF_HELP)]
 
     def choice(self, value: str) -> list[Reply]:

@@ -17,7 +17,7 @@ from bot.simulator import FakeTelegram
 from db import training
 from db.base import utcnow
 from db.engine import create_db_engine, session_factory
-from db.models import Broadcast, RegistrationStatus, Subscriber
+from db.models import Broadcast, RegistrationStatus, Subscriber, TrainingRegistration
 from db.training import registration
 from tests.bot.test_cli import run
 from tests.chat import Chat
@@ -142,13 +142,36 @@ def test_create_and_export_from_the_cli(database_url: str, tmp_path: Path) -> No
     for suffix in ("csv", "xlsx"):
         done = run("training", "export", "1", "--out", str(tmp_path / f"list.{suffix}"), env=env)
         assert done.returncode == 0, done.stderr
-    sheet = load_workbook(tmp_path / "list.xlsx").active
+    book = load_workbook(tmp_path / "list.xlsx")
+    sheet = book.active
     assert sheet is not None
     rows = list(sheet.iter_rows(values_only=True))
-    assert rows[0][:3] == ("STT", "Họ tên", "Kênh")
-    assert rows[1][1] == "'=HYPERLINK(1) 1" and rows[1][7] == "Đã đăng ký"
+    assert rows[0][:4] == ("STT", "Mã đăng ký", "Họ tên", "Kênh") and rows[0][-1] == "Có mặt"
+    assert rows[1][2] == "'=HYPERLINK(1) 1" and rows[1][8] == "Đã đăng ký"
+    assert rows[1][-1] is None
     text = (tmp_path / "list.csv").read_text(encoding="utf-8-sig")
-    assert text.startswith("STT,Họ tên") and "'=HYPERLINK(1) 1" in text
+    assert text.startswith("STT,Mã đăng ký,Họ tên") and "'=HYPERLINK(1) 1" in text
+
+    # The officer ticks who came and loads the sheet back: attendance for the reports.
+    sheet.cell(row=2, column=len(rows[0]), value="x")
+    sheet.append([None] * (len(rows[0]) - 1))  # a blank line is fine
+    book.save(tmp_path / "back.xlsx")
+    marked = run("training", "attendance", "1", str(tmp_path / "back.xlsx"), env=env)
+    assert marked.returncode == 0, marked.stderr
+    assert "marked 1 present on course 1 (1 seated)" in marked.stdout
+    with session_on(database_url) as session:
+        (entry,) = session.scalars(select(TrainingRegistration))
+        assert entry.attended_at is not None
+    sheet.cell(row=2, column=2, value=99)
+    book.save(tmp_path / "wrong.xlsx")
+    wrong = run("training", "attendance", "1", str(tmp_path / "wrong.xlsx"), env=env)
+    assert wrong.returncode == 2 and "registrations 99 are not on course 1" in wrong.stderr
+    sheet.cell(row=2, column=2, value=rows[1][1])
+    sheet.cell(row=2, column=len(rows[0]), value="maybe")
+    book.save(tmp_path / "odd.xlsx")
+    odd = run("training", "attendance", "1", str(tmp_path / "odd.xlsx"), env=env)
+    assert odd.returncode == 2 and "back.xlsx" not in odd.stderr
+    assert "odd.xlsx:2: 'Có mặt' must be x or empty, not 'maybe'" in odd.stderr
 
 
 @contextlib.contextmanager
