@@ -9,6 +9,7 @@ into one regex. Problems name the file, the line and the place in the file, all 
 
 from __future__ import annotations
 
+import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
@@ -18,6 +19,7 @@ import yaml
 
 from db.textmatch import fold
 
+log = logging.getLogger(__name__)
 DEFAULT_RULES = Path(__file__).resolve().parent / "triage.yaml"
 FALLBACK = "khac"
 # The "báo khó khăn" categories members pick from, in the order they are offered.
@@ -115,6 +117,22 @@ def load_rules(path: Path | None = None) -> Rules:
     path = (path or DEFAULT_RULES).resolve()
     stat = path.stat()
     return _load(path, stat.st_mtime_ns, stat.st_size)
+
+
+def rules_in_use(path: Path | None = None) -> Rules:
+    """Load the configured rules; if an edit broke them, log what to fix and use the shipped ones.
+
+    A member's message must never fail because of a rules file: it is kept and triaged with
+    the shipped rules until the file is mended (`outreach feedback rules --check FILE`).
+    """
+    if path is None:
+        return load_rules()
+    try:
+        return load_rules(path)
+    except (RulesProblem, OSError) as exc:
+        problems = exc.errors if isinstance(exc, RulesProblem) else [str(exc)]
+        log.error("triage rules %s unusable, using the shipped ones: %s", path, "; ".join(problems))
+        return load_rules()
 
 
 @lru_cache(maxsize=16)

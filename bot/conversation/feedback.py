@@ -11,8 +11,6 @@ import logging
 from collections.abc import Callable
 from datetime import timedelta
 
-from messages.triage import load_rules
-
 from bot.conversation.events import Choice, EventKind, Reply
 from bot.conversation.flow import CHOICES, PHOTO_STEPS, PROMPTS, TEXT_STEPS, place
 from bot.conversation.turn import Turn
@@ -24,6 +22,7 @@ from db.polls import PollClosed, answer
 from db.textmatch import fold
 from messages import feedback as say
 from messages import member as say_member
+from messages.triage import rules_in_use
 
 log = logging.getLogger(__name__)
 
@@ -85,7 +84,7 @@ def _store(
     category: str | None = None,
     photo: str | None = None,
 ) -> Feedback:
-    found = load_rules(turn.rules).triage(text, category)
+    found = rules_in_use(turn.rules).triage(text, category)
     return store.add_feedback(
         turn.session,
         turn.member,
@@ -103,7 +102,7 @@ def notices(turn: Turn, item: Feedback) -> list[Reply]:
     """Tell the officers of the member's area at once about a flagged message."""
     if not item.flagged:
         return []
-    rules = load_rules(turn.rules)
+    rules = rules_in_use(turn.rules)
     member = turn.member
     text = say.FLAGGED.format(
         id=item.id,
@@ -215,14 +214,14 @@ def ask_category(turn: Turn) -> list[Reply]:
     """Offer the categories of difficulty."""
     options = tuple(
         Choice(DIFFICULTY, key).option(label, key.replace("_", " "))
-        for key, label in load_rules(turn.rules).categories
+        for key, label in rules_in_use(turn.rules).categories
     )
     return [Reply(say.DIFFICULTY_ASK, options, columns=2)]
 
 
 def on_category(turn: Turn, choice: Choice) -> list[Reply]:
     """Take the category and ask for the description."""
-    rules = load_rules(turn.rules)
+    rules = rules_in_use(turn.rules)
     if choice.value not in dict(rules.categories):
         return ask_category(turn)
     turn.set_state("difficulty_text", category=choice.value)
@@ -230,7 +229,7 @@ def on_category(turn: Turn, choice: Choice) -> list[Reply]:
 
 
 def _ask_description(turn: Turn) -> list[Reply]:
-    label = load_rules(turn.rules).label(turn.data.get("category", "khac"))
+    label = rules_in_use(turn.rules).label(turn.data.get("category", "khac"))
     return [Reply(say.DIFFICULTY_DESCRIBE.format(category=label))]
 
 
@@ -249,7 +248,7 @@ def on_description(turn: Turn) -> list[Reply]:
         category=category,
         photo=event.photo or data.get("photo"),
     )
-    label = load_rules(turn.rules).label(category)
+    label = rules_in_use(turn.rules).label(category)
     if item.photo is not None:  # nothing more to ask
         turn.set_state("idle")
         saved = Reply(say.DIFFICULTY_SAVED_PHOTO.format(id=item.id, category=label))

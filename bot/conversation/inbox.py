@@ -17,7 +17,7 @@ from db import feedback as store
 from db import staff as people
 from db.models import Feedback, FeedbackReply, FeedbackStatus, Staff, Subscriber
 from messages import feedback as say
-from messages.triage import load_rules
+from messages.triage import rules_in_use
 
 if TYPE_CHECKING:
     from bot.conversation.staff import _Turn
@@ -33,7 +33,7 @@ class Inbox:
         self.turn, self.action = turn, action
         self.session, self.staff, self.now = turn.session, turn.staff, turn.now
         self.tz = turn.chat.tz
-        self.rules = load_rules(turn.chat.rules)
+        self.rules = rules_in_use(turn.chat.rules)
         self.scope = people.scope_ids(self.session, self.staff)
 
     def command(self, text: str) -> list[Reply]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import unicodedata
@@ -18,6 +19,7 @@ from messages.triage import (
     Triage,
     load_rules,
     parse_rules,
+    rules_in_use,
 )
 
 # Everyday words that folding makes out of other words: an entry equal to one of them would
@@ -286,3 +288,15 @@ topics:
 flags:
   abusive: {label: Thô tục, words: [tục tĩu]}
 """
+
+
+def test_a_broken_rules_file_falls_back_to_the_shipped_rules(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    broken = tmp_path / "rules.yaml"
+    broken.write_text("topics:\n  von: {label: Vốn, words: [re: '(']}\n", encoding="utf-8")
+    with caplog.at_level(logging.ERROR):
+        rules = rules_in_use(broken)
+    assert rules.triage("vay vốn ngân hàng").topic == "von"  # still triaged, with the shipped ones
+    assert f"triage rules {broken} unusable, using the shipped ones" in caplog.text
+    assert rules_in_use(tmp_path / "missing.yaml").triage("so do dat").topic == "dat_dai"
