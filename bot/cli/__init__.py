@@ -173,8 +173,9 @@ def area_find(name: str, province: str | None) -> None:
 from bot.cli.broadcast import broadcast  # noqa: E402  (registers on the group defined above)
 from bot.cli.campaign import calendar_group, campaign  # noqa: E402
 from bot.cli.content import content  # noqa: E402
-from bot.cli.feedback import feedback, poll  # noqa: E402
+from bot.cli.feedback import feedback  # noqa: E402
 from bot.cli.ocop import ocop  # noqa: E402
+from bot.cli.polls import poll  # noqa: E402
 from bot.cli.report import report  # noqa: E402
 from bot.cli.staff import audit_log, staff  # noqa: E402
 from bot.cli.training import training  # noqa: E402

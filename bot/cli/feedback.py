@@ -5,25 +5,22 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from contextlib import contextmanager
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import click
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.cli.broadcast import ROLES, TOPICS, build_audience, parse_local
 from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
 from bot.conversation.flow import place
-from bot.polls import PollProblem, create_poll
+from bot.polls import PollProblem
 from db import audit
 from db import feedback as store
 from db import polls as votes
 from db.areas import resolve_area
-from db.audience import count_audience
 from db.base import utcnow
-from db.models import Area, AreaLevel, Broadcast, Feedback, PollAnswer, Staff, Subscriber
+from db.models import Area, AreaLevel, Broadcast, Feedback, Staff, Subscriber
 from db.staff import get_staff
 from messages import feedback as say
 from messages.triage import DEFAULT_RULES, Rules, RulesProblem, load_rules, parse_rules
@@ -35,11 +32,6 @@ TIME = "%Y-%m-%d %H:%M"
 @click.group()
 def feedback() -> None:
     """Read what members wrote, answer them, assign, close and triage it."""
-
-
-@click.group()
-def poll() -> None:
-    """Ask members a question with buttons and read the answers."""
 
 
 @contextmanager
@@ -176,7 +168,7 @@ def _reply_text(text: str | None, path: str | None) -> str:
     return body
 
 
-def _audit(session: Session, action: str, target: str, changes: dict[str, Any]) -> None:
+def audit_cli(session: Session, action: str, target: str, changes: dict[str, Any]) -> None:
     audit.record(
         session,
         actor=audit.cli_actor(),
@@ -201,7 +193,7 @@ def feedback_reply(feedback_id: int, text: str | None, path: str | None) -> None
         sent = store.send_reply(
             session, item, message, author=audit.cli_actor(), staff_id=None, now=utcnow()
         )
-        _audit(session, "feedback.reply", f"feedback:{item.id}", {"reply": body})
+        audit_cli(session, "feedback.reply", f"feedback:{item.id}", {"reply": body})
         click.echo(f"reply to feedback {item.id} queued as broadcast {sent.broadcast_id}")
 
 
@@ -219,7 +211,9 @@ def feedback_assign(feedback_id: int, staff_id: int | None, nobody: bool) -> Non
         officer = get_staff(session, staff_id) if staff_id is not None else None
         before = store.assign(session, item, officer)
         after = officer.id if officer is not None else None
-        _audit(session, "feedback.assign", f"feedback:{item.id}", {"assigned_to": [before, after]})
+        audit_cli(
+            session, "feedback.assign", f"feedback:{item.id}", {"assigned_to": [before, after]}
+        )
         click.echo(f"feedback {item.id} assigned to {f'staff {after}' if after else 'nobody'}")
 
 
@@ -232,7 +226,7 @@ def feedback_close(feedback_id: int) -> None:
         item = store.get_feedback(session, feedback_id)
         before = store.close(session, item, utcnow())
         changes = {"status": [before.value, item.status.value]}
-        _audit(session, "feedback.close", f"feedback:{item.id}", changes)
+        audit_cli(session, "feedback.close", f"feedback:{item.id}", changes)
         click.echo(f"feedback {item.id} is now closed")
 
 
@@ -245,7 +239,7 @@ def feedback_reopen(feedback_id: int) -> None:
         item = store.get_feedback(session, feedback_id)
         store.reopen(session, item)
         changes = {"status": ["closed", item.status.value]}
-        _audit(session, "feedback.reopen", f"feedback:{item.id}", changes)
+        audit_cli(session, "feedback.reopen", f"feedback:{item.id}", changes)
         click.echo(f"feedback {item.id} is now {item.status.value}")
 
 
@@ -284,118 +278,3 @@ def feedback_rules(path: str | None) -> None:
     for section, found in (("topic", known.topics), ("flag", known.flags)):
         for key, rule in found.items():
             click.echo(f"{section}\t{key}\t{len(rule.entries)} words\t{rule.label}")
-
-
-@poll.command("create")
-@click.option("--question", required=True, help="What members are asked.")
-@click.option("--option", "options", multiple=True, help="One answer; give 2 to 5.")
-@click.option("--province", multiple=True, help="Name (any accents) or code; repeatable.")
-@click.option("--commune", multiple=True, help="Name within --province, 'name, province', or code.")
-@click.option("--role", multiple=True, type=click.Choice(ROLES))
-@click.option("--topic", multiple=True, type=click.Choice(TOPICS))
-@click.option("--cooperative", multiple=True, help="Invitation code or id; repeatable.")
-@click.option("--at", "at", help="Local time 'YYYY-MM-DD HH:MM' to ask (default: now).")
-@click.option("--closes", help="Local time 'YYYY-MM-DD HH:MM' when answers stop.")
-@fail_cleanly
-def poll_create(
-    question: str,
-    options: tuple[str, ...],
-    at: str | None,
-    closes: str | None,
-    **who: tuple[str, ...],
-) -> None:
-    """Schedule a poll: a broadcast with one button an option."""
-    tz = settings().tz
-    send_at, closes_at = _poll_times(at, closes)
-    with sessions().begin() as session, refused():
-        audience = build_audience(
-            session, who["province"], who["commune"], who["role"], who["topic"], who["cooperative"]
-        )
-        size = count_audience(session, audience)
-        if size == 0:
-            raise UsageProblem("no active subscriber matches these filters; nothing was scheduled")
-        created = create_poll(
-            session,
-            question,
-            list(options),
-            audience,
-            created_by=audit.cli_actor(),
-            now=utcnow(),
-            tz=tz,
-            send_at=send_at,
-            closes_at=closes_at,
-        )
-        changes: dict[str, Any] = {"question": created.question, "options": created.options}
-        changes |= {"audience": audience.to_json(), "broadcast": created.broadcast_id}
-        changes["closes_at"] = closes_at.isoformat() if closes_at else None
-        _audit(session, "poll.create", f"poll:{created.id}", changes)
-        click.echo(
-            f"poll {created.id} created: asks {size} members at "
-            f"{send_at.astimezone(tz):{TIME}} as broadcast {created.broadcast_id}"
-        )
-
-
-def _poll_times(at: str | None, closes: str | None) -> tuple[datetime, datetime | None]:
-    tz, now = settings().tz, utcnow()
-    send_at = parse_local(at, tz, "--at") if at else now
-    if send_at < now.replace(second=0, microsecond=0):
-        raise UsageProblem(f"--at {at} is in the past; give a later time or leave it out")
-    closes_at = parse_local(closes, tz, "--closes") if closes else None
-    # A closing time already past is the poll's own problem (check_poll says so).
-    if closes_at is not None and now < closes_at <= send_at:
-        raise UsageProblem("--closes must be after the time the poll is asked")
-    return send_at, closes_at
-
-
-@poll.command("list")
-@click.option("--limit", default=50, show_default=True)
-@fail_cleanly
-def poll_list(limit: int) -> None:
-    """List the newest polls: id, status, created, closes, answers, question."""
-    tz, now = settings().tz, utcnow()
-    with sessions()() as session:
-        query = select(PollAnswer.poll_id, func.count()).group_by(PollAnswer.poll_id)
-        answers = {poll_id: count for poll_id, count in session.execute(query)}
-        for found in votes.list_polls(session, limit=limit):
-            closes = f"{found.closes_at.astimezone(tz):{TIME}}" if found.closes_at else "-"
-            click.echo(
-                f"{found.id}\t{'open' if votes.is_open(found, now) else 'closed'}\t"
-                f"{found.created_at.astimezone(tz):{TIME}}\t{closes}\t"
-                f"{answers.get(found.id, 0)}\t{say.gist(found.question)}"
-            )
-
-
-@poll.command("show")
-@click.argument("poll_id", type=int)
-@click.option("--province", help="Only answers from this province (name or code).")
-@fail_cleanly
-def poll_show(poll_id: int, province: str | None) -> None:
-    """Show a poll's answers: per option, then per province and option."""
-    now = utcnow()
-    with sessions()() as session:
-        found = votes.get_poll(session, poll_id)
-        counted = votes.results(session, found, area_ids(session, province, None))
-        state = "open" if votes.is_open(found, now) else "closed"
-        click.echo(f"poll {found.id} ({state}): {found.question}")
-        click.echo(f"answers: {counted.answers}")
-        for number, (option, count) in enumerate(
-            zip(found.options, counted.totals, strict=True), 1
-        ):
-            share = count / counted.answers if counted.answers else 0.0
-            click.echo(f"  {number}. {option}: {count} ({share:.0%})")
-        numbers = [f"{n}. {option}" for n, option in enumerate(found.options, 1)]
-        click.echo("\t".join(["province", *numbers]))
-        for name, counts in counted.by_province.items():
-            click.echo("\t".join([name, *map(str, counts)]))
-
-
-@poll.command("close")
-@click.argument("poll_id", type=int)
-@fail_cleanly
-def poll_close(poll_id: int) -> None:
-    """Close a poll: no more answers, its results are final."""
-    with sessions().begin() as session, refused():
-        found = votes.get_poll(session, poll_id)
-        votes.close_poll(session, found, utcnow())
-        _audit(session, "poll.close", f"poll:{found.id}", {"status": ["open", "closed"]})
-        click.echo(f"poll {found.id} is now closed")
