@@ -23,7 +23,15 @@ class Chat:
         while True:
             message = await self.telegram.next_message(self.chat_id, timeout=timeout)
             self.seen.append(message)
-            if contains in (message.get("text") or message.get("caption") or ""):
+            if contains in (message.get("text") or ""):
+                return message
+
+    async def expect_caption(self, contains: str, timeout: float = 5.0) -> dict[str, Any]:
+        """Read the bot's messages until a photo or file comes whose caption contains the text."""
+        while True:
+            message = await self.telegram.next_message(self.chat_id, timeout=timeout)
+            self.seen.append(message)
+            if contains in (message.get("caption") or ""):
                 return message
 
     async def say(self, text: str, expect: str) -> dict[str, Any]:

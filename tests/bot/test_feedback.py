@@ -291,10 +291,12 @@ async def test_report_in_the_chat(
     await Chat(telegram, MY_SON[0]).say("Xin hỏi về vốn vay ưu đãi", "Cảm ơn anh/chị")
     await Chat(telegram, MY_SON[0]).say("/report", "chỉ dành cho cán bộ")  # members cannot
     officer = Chat(telegram, OFFICER)
-    got = await officer.say("/report", "📊 Báo cáo Xã Mỹ Sơn, Tỉnh Khánh Hòa, từ 01/11/2026")
+    officer.send("/report")
+    got = await officer.expect_caption("📊 Báo cáo Xã Mỹ Sơn, Tỉnh Khánh Hòa, từ 01/11/2026")
     caption = got["caption"]
     assert "đến 24/11/2026: 0 tin đã gửi, 0 người nhận, 1 phản ánh (0 cần chú ý)" in caption
     assert got["document"]["file_name"] == "bao-cao-20261101-20261124.xlsx"
     assert got["document"]["file_size"] > 10_000  # a workbook with its charts
-    await officer.say("/report 2026", "từ 01/11/2025 đến 31/10/2026")
+    officer.send("/report 2026")
+    await officer.expect_caption("từ 01/11/2025 đến 31/10/2026")
     await officer.say("/report hôm qua", "Gõ /report để lấy báo cáo")
