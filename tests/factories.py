@@ -18,6 +18,8 @@ from db.models import (
     Broadcast,
     BroadcastStatus,
     Channel,
+    Delivery,
+    DeliveryStatus,
     Role,
     Subscriber,
     SubscriberStatus,
@@ -123,3 +125,40 @@ def course_draft(start: datetime, **changes: Any) -> CourseDraft:
         place="Hội trường UBND xã Mỹ Sơn",
     )
     return replace(draft, **changes)
+
+
+def add_broadcast(session: Session, started_at: datetime, kind: str = "policy") -> int:
+    """Add a finished broadcast that started at this time and return its id."""
+    row = Broadcast(
+        kind=kind,
+        text="Thông báo",
+        status=BroadcastStatus.DONE,
+        send_at=started_at,
+        started_at=started_at,
+        created_by="cli",
+    )
+    session.add(row)
+    session.flush()
+    return row.id
+
+
+def add_delivery(
+    session: Session,
+    broadcast_id: int,
+    subscriber_id: int | None,
+    status: DeliveryStatus,
+    at: datetime,
+    error: str | None = None,
+) -> None:
+    """Add a delivery that reached its status at this time (and was sent then, if sent)."""
+    values = {
+        "broadcast_id": broadcast_id,
+        "subscriber_id": subscriber_id,
+        "channel": Channel.TELEGRAM,
+        "status": status,
+        "next_attempt_at": at,
+        "sent_at": at if status == DeliveryStatus.SENT else None,
+        "error": error,
+        "updated_at": at,
+    }
+    session.execute(insert(Delivery).values(values))

@@ -11,15 +11,12 @@ from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import (
     Area,
-    Broadcast,
-    BroadcastStatus,
     Channel,
-    Delivery,
     DeliveryStatus,
     Feedback,
     OcopProduct,
@@ -37,7 +34,7 @@ from db.models import (
     TrainingTopic,
 )
 from db.reports import AreaMonth, PollRow, build_report, year_period
-from tests.factories import add_subscribers, commune_id
+from tests.factories import add_broadcast, add_delivery, add_subscribers, commune_id
 
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
 NOW = datetime(2026, 11, 5, 2, 0, tzinfo=UTC)
@@ -119,41 +116,8 @@ def _members(session: Session, p: Places) -> dict[str, int]:
     return m
 
 
-def _broadcast(session: Session, started_at: datetime, kind: str = "policy") -> int:
-    row = Broadcast(
-        kind=kind,
-        text="Thông báo",
-        status=BroadcastStatus.DONE,
-        send_at=started_at,
-        started_at=started_at,
-        created_by="cli",
-    )
-    session.add(row)
-    session.flush()
-    return row.id
-
-
-def _deliver(
-    session: Session,
-    broadcast_id: int,
-    subscriber_id: int | None,
-    status: DeliveryStatus,
-    error: str | None = None,
-) -> None:
-    values = {
-        "broadcast_id": broadcast_id,
-        "subscriber_id": subscriber_id,
-        "channel": Channel.TELEGRAM,
-        "status": status,
-        "next_attempt_at": OLD,
-        "error": error,
-        "updated_at": OLD,
-    }
-    session.execute(insert(Delivery).values(values))
-
-
 def _broadcasts(session: Session, m: dict[str, int]) -> dict[str, int]:
-    first = _broadcast(session, local(8, 5))
+    first = add_broadcast(session, local(8, 5))
     for name, status, error in [
         ("m1", SENT, None),
         ("m2", SENT, None),
@@ -165,21 +129,21 @@ def _broadcasts(session: Session, m: dict[str, int]) -> dict[str, int]:
         ("b2", FAILED, None),  # no error recorded: failed, not blocked
         ("b3", DeliveryStatus.SKIPPED, "subscriber stopped"),
     ]:
-        _deliver(session, first, m[name], status, error)
-    _deliver(session, first, None, SENT)  # forgotten: no one's any more
-    edge = _broadcast(session, AUGUST_FIRST)
-    _deliver(session, edge, m["b1"], SENT)
-    second = _broadcast(session, local(9, 12))
-    _deliver(session, second, m["m2"], DeliveryStatus.QUEUED)
+        add_delivery(session, first, m[name], status, OLD, error)
+    add_delivery(session, first, None, SENT, OLD)  # forgotten: no one's any more
+    edge = add_broadcast(session, AUGUST_FIRST)
+    add_delivery(session, edge, m["b1"], SENT, OLD)
+    second = add_broadcast(session, local(9, 12))
+    add_delivery(session, second, m["m2"], DeliveryStatus.QUEUED, OLD)
     for name in ("m1", "l1", "l2", "k1"):
-        _deliver(session, second, m[name], SENT)
-    third = _broadcast(session, local(9, 20))
-    _deliver(session, third, m["m1"], SENT)
-    spotlight = _broadcast(session, local(10, 20), kind="ocop_spotlight")
+        add_delivery(session, second, m[name], SENT, OLD)
+    third = add_broadcast(session, local(9, 20))
+    add_delivery(session, third, m["m1"], SENT, OLD)
+    spotlight = add_broadcast(session, local(10, 20), kind="ocop_spotlight")
     for name in ("m1", "m2", "b1"):
-        _deliver(session, spotlight, m[name], SENT)
-    _deliver(session, spotlight, m["b2"], FAILED, BLOCKED)
-    _deliver(session, _broadcast(session, NOVEMBER), m["m1"], SENT)
+        add_delivery(session, spotlight, m[name], SENT, OLD)
+    add_delivery(session, spotlight, m["b2"], FAILED, OLD, BLOCKED)
+    add_delivery(session, add_broadcast(session, NOVEMBER), m["m1"], SENT, OLD)
     return {"first": first, "second": second, "spotlight": spotlight}
 
 

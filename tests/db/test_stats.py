@@ -5,15 +5,12 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert, select, update
+from sqlalchemy import select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from db.models import (
     Area,
-    Broadcast,
-    BroadcastStatus,
     Channel,
-    Delivery,
     DeliveryStatus,
     Feedback,
     Subscriber,
@@ -21,50 +18,13 @@ from db.models import (
 )
 from db.stats import AreaStats, area_stats
 from messages.staff_stats import stats_text
-from tests.factories import add_subscribers, commune_id
+from tests.factories import add_broadcast, add_delivery, add_subscribers, commune_id
 
 NOW = datetime(2026, 11, 24, 1, 0, tzinfo=UTC)  # 08:00 on 24/11 in Hà Nội
 SINCE = NOW - timedelta(days=30)  # the first instant counted
 IN = NOW - timedelta(days=3)
 OLD = NOW - timedelta(days=40)
 TZ = ZoneInfo("Asia/Ho_Chi_Minh")
-
-
-def broadcast(session: Session, started_at: datetime) -> int:
-    """Add a broadcast that started at this time and return its id."""
-    row = Broadcast(
-        text="Thông báo",
-        status=BroadcastStatus.DONE,
-        send_at=started_at,
-        started_at=started_at,
-        created_by="cli",
-    )
-    session.add(row)
-    session.flush()
-    return row.id
-
-
-def deliver(
-    session: Session,
-    broadcast_id: int,
-    subscriber_id: int | None,
-    status: DeliveryStatus,
-    at: datetime,
-    error: str | None = None,
-) -> None:
-    """Add a delivery that reached its status at this time (and was sent then, if sent)."""
-    sent_at = at if status == DeliveryStatus.SENT else None
-    values = {
-        "broadcast_id": broadcast_id,
-        "subscriber_id": subscriber_id,
-        "channel": Channel.TELEGRAM,
-        "status": status,
-        "next_attempt_at": at,
-        "sent_at": sent_at,
-        "error": error,
-        "updated_at": at,
-    }
-    session.execute(insert(Delivery).values(values))
 
 
 def change(session: Session, subscriber_id: int, **values: object) -> None:
@@ -109,32 +69,34 @@ def test_area_stats_for_commune_province_and_everywhere(sessions: sessionmaker[S
 
         sent, failed = DeliveryStatus.SENT, DeliveryStatus.FAILED
         blocked_error = "blocked: Forbidden: bot was blocked by the user"
-        first = broadcast(session, NOW - timedelta(days=10))
-        deliver(session, first, a1, sent, IN)
-        deliver(session, first, a2, sent, IN)
-        deliver(session, first, a3, failed, IN, "Bad Request: message is too long")
-        deliver(session, first, a4, failed, IN, blocked_error)
-        deliver(session, first, a5, failed, IN, "Forbidden: user is deactivated")  # now BLOCKED
-        deliver(session, first, l1, sent, IN)
-        deliver(session, first, l2, sent, SINCE)
-        deliver(session, first, b1, sent, IN)
-        deliver(session, first, b2, failed, IN)  # no error recorded: failed, not blocked
-        deliver(session, first, None, sent, IN)  # forgotten: no longer anyone's
-        second = broadcast(session, NOW - timedelta(days=2))
-        deliver(session, second, a1, sent, IN)  # a1 reached twice, counted once
-        deliver(session, second, a2, DeliveryStatus.QUEUED, IN)
-        deliver(session, second, b3, DeliveryStatus.SKIPPED, IN, "subscriber stopped")
-        older = broadcast(session, OLD)  # started before the window
-        deliver(session, older, a1, sent, OLD)
-        deliver(session, older, a3, failed, IN, "Bad Request: chat not found")  # failed lately
-        deliver(session, older, b1, failed, OLD, blocked_error)
-        hanoi_only = broadcast(session, NOW - timedelta(days=1))
-        deliver(session, hanoi_only, b1, sent, IN)
-        deliver(session, hanoi_only, b3, failed, IN, blocked_error)
-        at_end = broadcast(session, NOW)  # starts as the window closes: not counted
-        deliver(session, at_end, l2, sent, NOW)
-        at_start = broadcast(session, SINCE)
-        deliver(session, at_start, l1, DeliveryStatus.EXPIRED, IN)
+        first = add_broadcast(session, NOW - timedelta(days=10))
+        add_delivery(session, first, a1, sent, IN)
+        add_delivery(session, first, a2, sent, IN)
+        add_delivery(session, first, a3, failed, IN, "Bad Request: message is too long")
+        add_delivery(session, first, a4, failed, IN, blocked_error)
+        add_delivery(
+            session, first, a5, failed, IN, "Forbidden: user is deactivated"
+        )  # now BLOCKED
+        add_delivery(session, first, l1, sent, IN)
+        add_delivery(session, first, l2, sent, SINCE)
+        add_delivery(session, first, b1, sent, IN)
+        add_delivery(session, first, b2, failed, IN)  # no error recorded: failed, not blocked
+        add_delivery(session, first, None, sent, IN)  # forgotten: no longer anyone's
+        second = add_broadcast(session, NOW - timedelta(days=2))
+        add_delivery(session, second, a1, sent, IN)  # a1 reached twice, counted once
+        add_delivery(session, second, a2, DeliveryStatus.QUEUED, IN)
+        add_delivery(session, second, b3, DeliveryStatus.SKIPPED, IN, "subscriber stopped")
+        older = add_broadcast(session, OLD)  # started before the window
+        add_delivery(session, older, a1, sent, OLD)
+        add_delivery(session, older, a3, failed, IN, "Bad Request: chat not found")  # failed lately
+        add_delivery(session, older, b1, failed, OLD, blocked_error)
+        hanoi_only = add_broadcast(session, NOW - timedelta(days=1))
+        add_delivery(session, hanoi_only, b1, sent, IN)
+        add_delivery(session, hanoi_only, b3, failed, IN, blocked_error)
+        at_end = add_broadcast(session, NOW)  # starts as the window closes: not counted
+        add_delivery(session, at_end, l2, sent, NOW)
+        at_start = add_broadcast(session, SINCE)
+        add_delivery(session, at_start, l1, DeliveryStatus.EXPIRED, IN)
 
         for member, at in (
             (a1, IN),
