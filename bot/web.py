@@ -97,7 +97,10 @@ class WebServer:
     """Uvicorn inside our event loop; the signals stay with the app."""
 
     def __init__(self, app: Starlette, host: str, port: int) -> None:
-        config = uvicorn.Config(app, host=host, port=port, log_level="warning", lifespan="off")
+        # log_config=None: uvicorn's lines go through our handler (JSON, redacted), not its own.
+        config = uvicorn.Config(
+            app, host=host, port=port, log_level="warning", lifespan="off", log_config=None
+        )
         self.server = _Server(config)
         self._task: asyncio.Task[None] | None = None
 

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import asyncio
-import logging
 
 import click
 from sqlalchemy import select
 
 from bot.app import OutreachApp
 from bot.cli.common import fail_cleanly, sessions, settings
+from bot.logs import configure_logging
 from bot.settings import Settings
 from db import areas as area_queries
 from db.areas import resolve_area, resolve_commune
@@ -24,12 +24,10 @@ from db.models import AreaLevel, Cooperative, CooperativeKind
 @click.option("-v", "--verbose", is_flag=True, help="Log debug details.")
 def main(verbose: bool) -> None:
     """Outreach bot for Vietnamese cooperatives (Telegram, later Zalo)."""
-    logging.basicConfig(
-        level=logging.DEBUG if verbose else logging.INFO,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    # httpx logs every request at INFO, with the bot token in the URL: keep it out of logs.
-    logging.getLogger("httpx").setLevel(logging.WARNING)
+    try:  # text or JSON lines (LOG_FORMAT), tokens and phone numbers redacted
+        configure_logging(verbose=verbose)
+    except ValueError as exc:
+        raise click.UsageError(str(exc)) from None
 
 
 @main.command()
