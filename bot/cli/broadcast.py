@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from datetime import date, datetime
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 import click
@@ -117,17 +119,29 @@ def content_text(
     return item, text
 
 
+def audience_options[F: Callable[..., Any]](func: F) -> F:
+    """Add the audience filters every sending command takes: where, who, what, which HTX."""
+    options = [
+        click.option("--province", multiple=True, help="Name (any accents) or code; repeatable."),
+        click.option(
+            "--commune", multiple=True, help="Name within --province, 'name, province', or code."
+        ),
+        click.option("--role", multiple=True, type=click.Choice(ROLES)),
+        click.option("--topic", multiple=True, type=click.Choice(TOPICS)),
+        click.option("--cooperative", multiple=True, help="Invitation code or id; repeatable."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
 @broadcast.command("create")
 @click.option("--text", help="The message (Jinja2: {{ subscriber.name }} works).")
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read it here.")
 @click.option("--content", help="Send a content item (slug or id; see `outreach content list`).")
 @click.option("--photo", help="Photo URL or Telegram file id; the text becomes its caption.")
 @click.option("--kind", help="policy, ocop, training, ... (default: policy, or the item's kind).")
-@click.option("--province", multiple=True, help="Name (any accents) or code; repeatable.")
-@click.option("--commune", multiple=True, help="Name within --province, 'name, province', or code.")
-@click.option("--role", multiple=True, type=click.Choice(ROLES))
-@click.option("--topic", multiple=True, type=click.Choice(TOPICS))
-@click.option("--cooperative", multiple=True, help="Invitation code or id; repeatable.")
+@audience_options
 @click.option("--at", "at", help="Local time 'YYYY-MM-DD HH:MM' (default: now).")
 @click.option("--expires", help="Local time after which unsent messages are dropped.")
 @fail_cleanly

@@ -8,7 +8,7 @@ from typing import Any
 import click
 from sqlalchemy import func, select
 
-from bot.cli.broadcast import ROLES, TOPICS, build_audience, parse_local
+from bot.cli.broadcast import audience_options, build_audience, parse_local
 from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
 from bot.cli.feedback import TIME, area_ids, audit_cli, refused
 from bot.polls import create_poll
@@ -28,11 +28,7 @@ def poll() -> None:
 @poll.command("create")
 @click.option("--question", required=True, help="What members are asked.")
 @click.option("--option", "options", multiple=True, help="One answer; give 2 to 5.")
-@click.option("--province", multiple=True, help="Name (any accents) or code; repeatable.")
-@click.option("--commune", multiple=True, help="Name within --province, 'name, province', or code.")
-@click.option("--role", multiple=True, type=click.Choice(ROLES))
-@click.option("--topic", multiple=True, type=click.Choice(TOPICS))
-@click.option("--cooperative", multiple=True, help="Invitation code or id; repeatable.")
+@audience_options
 @click.option("--at", "at", help="Local time 'YYYY-MM-DD HH:MM' to ask (default: now).")
 @click.option("--closes", help="Local time 'YYYY-MM-DD HH:MM' when answers stop.")
 @fail_cleanly
