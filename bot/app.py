@@ -30,10 +30,11 @@ from bot.conversation.staff import wants as staff_wants
 from bot.dispatcher import Dispatcher, DispatchPolicy, Route
 from bot.ratelimit import ChannelLimiter, ConversationLimiter
 from bot.settings import Settings, SettingsError
+from bot.shared_rate import SharedRate
 from bot.web import ZALO_BOT_PATH, Webhooks, WebServer
-from db import audit
+from db import audit, updates
 from db.base import utcnow
-from db.engine import create_db_engine, session_factory
+from db.engine import create_db_engine, is_postgresql, session_factory
 from db.migrate import alembic_config
 from db.models import Channel, Staff, StaffRole
 from db.staff import find_staff
@@ -162,10 +163,18 @@ class OutreachApp:
         self._stopping = asyncio.Event()
         self._dispatch_task: asyncio.Task[None] | None = None
 
+    def _limiter(self, channel: Channel, rate: float) -> ChannelLimiter:
+        """Build a channel's limiter; on PostgreSQL its rate is shared by every instance."""
+        limiter = ChannelLimiter(rate)
+        if is_postgresql(self.engine):
+            burst = limiter.bucket.capacity
+            limiter.shared = SharedRate(self.engine, channel.value, rate, burst)
+        return limiter
+
     def _telegram(self, token: str) -> tuple[TelegramChannel, Route]:
         settings = self.settings
         # One limiter per channel, shared: member replies debit it first, bulk sends wait.
-        limiter = ChannelLimiter(settings.telegram_rate_limit)
+        limiter = self._limiter(Channel.TELEGRAM, settings.telegram_rate_limit)
         channel = TelegramChannel(
             token,
             settings.telegram_api_url,
@@ -178,7 +187,7 @@ class OutreachApp:
         return channel, Route(sender, limiter)
 
     def _zalo_bot(self, token: str) -> tuple[ZaloBotChannel, Route]:
-        limiter = ChannelLimiter(self.settings.zalo_bot_rate_limit)
+        limiter = self._limiter(Channel.ZALO_BOT, self.settings.zalo_bot_rate_limit)
         client = ZaloBotClient(token, self.settings.zalo_bot_api_url)
         channel = ZaloBotChannel(client, self.handle_event, limiter=limiter)
         return channel, Route(ZaloBotSender(client), limiter)
@@ -192,7 +201,7 @@ class OutreachApp:
         )
         tokens = TokenKeeper(self.sessions, oauth, clock=self.clock, alert=self.alert_admins)
         client = ZaloOAClient(settings.zalo_oa_api_url, settings.zalo_zns_api_url, tokens)
-        limiter = ChannelLimiter(settings.zalo_oa_rate_limit)
+        limiter = self._limiter(Channel.ZALO_OA, settings.zalo_oa_rate_limit)
         channel = ZaloOAChannel(
             client,
             self.handle_event,
@@ -216,6 +225,9 @@ class OutreachApp:
     def handle_now(self, event: Inbound) -> list[Reply]:
         """Handle one event in its own transaction: an officer's staff business, or a member's."""
         with self.sessions.begin() as session:
+            if event.ref is not None and not updates.first_time(session, event.ref, self.clock()):
+                log.info("update %s came again (a platform retry); ignored", event.ref)
+                return []
             officer = find_staff(session, event.channel, event.chat_id)
             if officer is not None and staff_wants(officer, event):
                 return self.staff.handle(session, officer, event, self.clock())

@@ -13,11 +13,13 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Protocol
 
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.channels.base import FailureKind, Prepared, Sender, SendFailure
 from bot.conversation.feedback import reaction_buttons
 from bot.ratelimit import ChannelLimiter
+from bot.shared_rate import SharedRate
 from db import broadcasts, outbox
 from db.engine import is_postgresql
 from db.models import Broadcast, Channel, DeliveryStatus, SubscriberStatus
@@ -136,6 +138,10 @@ class Dispatcher:
                 log.exception("dispatcher tick failed; retrying shortly")
                 done = 0
             if not done:
+                try:
+                    await self.settle_shared()
+                except SQLAlchemyError as exc:  # a database hiccup: written next time
+                    log.warning("could not write the shared send rate: %s", exc)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stopping.wait(), self.policy.idle_seconds)
 
@@ -256,7 +262,7 @@ class Dispatcher:
             now = self.monotonic()
             route.limiter.sent(item.chat_id, now)
             if ready.parts > 1:  # a long text goes as several messages: each counts
-                route.limiter.bucket.force(now, ready.parts - 1)
+                route.limiter.force(now, ready.parts - 1)
             tasks.append(asyncio.create_task(self._send_one(route, item, ready, slots, done)))
         await asyncio.gather(*tasks)
 
@@ -282,6 +288,8 @@ class Dispatcher:
         A channel paused for longer than a batch (a long 429, a Zalo OA token being renewed)
         hands its deliveries back for that long rather than holding up the other channels.
         """
+        if route.limiter.shared is not None:
+            return await self._take_shared(route.limiter.shared, tokens)
         while (wait := route.limiter.bucket.delay(self.monotonic(), tokens)) > 0:
             if wait > self.policy.batch_seconds:
                 return wait
@@ -291,6 +299,26 @@ class Dispatcher:
             except TimeoutError:
                 pass
         return None
+
+    async def _take_shared(self, shared: SharedRate, tokens: int) -> float | None:
+        """Reserve tokens in the bucket every instance shares, and wait until they are due."""
+        wait = await asyncio.to_thread(shared.reserve, tokens)
+        if wait > self.policy.batch_seconds:
+            return wait  # reserved but unused: the instances send a little less, never more
+        if wait > 0:
+            try:
+                await asyncio.wait_for(self._stopping.wait(), wait)
+                return 0.0
+            except TimeoutError:
+                pass
+        return None
+
+    async def settle_shared(self) -> None:
+        """Write the replies and pauses noted since the last reservation (while idle)."""
+        for route in self.routes.values():
+            shared = route.limiter.shared
+            if shared is not None and shared.pending:
+                await asyncio.to_thread(shared.reserve, 0)
 
     def _ready(self, route: Route, item: Claimed) -> Prepared | Outcome:
         """Return the request for this recipient, or the outcome that makes it unneeded."""
@@ -344,7 +372,7 @@ class Dispatcher:
         reason = failure.reason[:300]
         match failure.kind:
             case FailureKind.RETRY_AFTER:
-                route.limiter.bucket.pause(self.monotonic(), failure.retry_after)
+                route.limiter.pause(self.monotonic(), failure.retry_after)
                 log.warning(
                     "%s asked to wait %ss; the channel pauses", item.channel, failure.retry_after
                 )

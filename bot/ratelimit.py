@@ -13,6 +13,8 @@ from typing import Any
 from telegram.error import RetryAfter
 from telegram.ext import BaseRateLimiter
 
+from bot.shared_rate import SharedRate
+
 SEND_METHODS = frozenset(
     {"sendMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage"}
 )
@@ -62,12 +64,28 @@ class TokenBucket:
 class ChannelLimiter:
     """The whole channel's bucket and the spacing of messages to one chat."""
 
-    def __init__(self, rate: float, per_chat_interval: float = 1.0) -> None:
+    def __init__(
+        self, rate: float, per_chat_interval: float = 1.0, *, shared: SharedRate | None = None
+    ) -> None:
         # A quarter second's burst: a full second's worth at once would meet the platform's
         # own bucket at its edge and draw 429s from network jitter.
         self.bucket = TokenBucket(rate, capacity=max(1.0, rate * 0.25))
         self.per_chat_interval = per_chat_interval
         self.last_sent: dict[str, float] = {}
+        # Several instances on PostgreSQL: the rate is theirs together (bot.shared_rate).
+        self.shared = shared
+
+    def force(self, now: float, tokens: int) -> None:
+        """Count sends made without waiting (replies, a long text's further parts)."""
+        self.bucket.force(now, tokens)
+        if self.shared is not None:
+            self.shared.owe(tokens)
+
+    def pause(self, now: float, seconds: float) -> None:
+        """Send nothing for `seconds` (the platform's retry_after), here and in every instance."""
+        self.bucket.pause(now, seconds)
+        if self.shared is not None:
+            self.shared.pause(seconds)
 
     def chat_wait(self, chat_id: str, now: float) -> float:
         """Return how long until this chat may receive another message (0 if now)."""
@@ -83,7 +101,7 @@ class ChannelLimiter:
 
     def reply(self, chat_id: str, now: float) -> None:
         """Count a reply to a member: it goes at once, and bulk sends make room after it."""
-        self.bucket.force(now)
+        self.force(now, 1)
         self.sent(chat_id, now)
 
 
@@ -116,5 +134,5 @@ class ConversationLimiter(BaseRateLimiter[None]):
         except RetryAfter as exc:
             seconds = exc.retry_after
             wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds
-            self.limiter.bucket.pause(self.clock(), float(wait))
+            self.limiter.pause(self.clock(), float(wait))
             raise

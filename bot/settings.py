@@ -55,6 +55,12 @@ class Settings(BaseSettings):
     zalo_zns_name_param: str = "customer_name"
     zalo_zns_text_max: int = Field(default=400, ge=20)
     outreach_public_url: str | None = None
+    # Telegram by webhook (`outreach run --webhook URL`) instead of long polling; the secret
+    # Telegram sends back is derived from the bot token unless set, so every instance agrees.
+    telegram_webhook_url: str | None = None
+    telegram_webhook_secret: str | None = Field(default=None, repr=False)
+    # How long a silent instance keeps its claims and the scheduler before another takes over.
+    outreach_takeover_seconds: float = Field(default=45.0, ge=1, le=600)
     outreach_web_host: str = "127.0.0.1"
     outreach_web_port: int = 8080
     # How often the scheduler looks for due campaign sends (seconds); at most a minute.
@@ -143,7 +149,7 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown kinds {', '.join(unknown)}; use some of {', '.join(known)}")
         return tuple(parts)
 
-    @field_validator("outreach_public_url")
+    @field_validator("outreach_public_url", "telegram_webhook_url")
     @classmethod
     def _public_url(cls, value: str | None) -> str | None:
         if value is None or value.strip() == "":
@@ -151,6 +157,15 @@ class Settings(BaseSettings):
         if not re.match(r"^https://[^\s/]+", value.strip()):
             raise ValueError("must be the https:// address where this server is reachable")
         return value.strip().rstrip("/")
+
+    @field_validator("telegram_webhook_secret")
+    @classmethod
+    def _webhook_secret(cls, value: str | None) -> str | None:
+        if value is None or value.strip() == "":
+            return None
+        if not re.fullmatch(r"[A-Za-z0-9_-]{1,256}", value.strip()):
+            raise ValueError("may hold only letters, digits, _ and - (up to 256), as Telegram asks")
+        return value.strip()
 
     @field_validator("telegram_rate_limit")
     @classmethod

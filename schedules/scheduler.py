@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from db import campaigns as store
-from db import polls
+from db import polls, updates
 from db.engine import is_postgresql
 from db.models import Campaign, CampaignStatus, FiringOutcome
 from schedules.firing import Fired, fire_due, reschedule
@@ -87,6 +87,7 @@ class Scheduler:
                 result.fired = self._fire(session, now)
                 for poll_id in polls.close_due(session, now):
                     log.info("poll %s closed at its time", poll_id)
+                updates.forget_old(session, now)
         self.last_tick = now
         return result
 

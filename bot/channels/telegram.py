@@ -62,7 +62,7 @@ def to_inbound(update: Update) -> Inbound | None:
         chat_id=str(chat.id),
         kind=EventKind.TEXT,
         display_name=user.full_name[:120] or None,
-        ref=f"update:{update.update_id}",
+        ref=f"telegram:{update.update_id}",
     )
     if update.callback_query is not None:
         return replace(event, kind=EventKind.CHOICE, data=update.callback_query.data)

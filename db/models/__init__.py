@@ -36,6 +36,7 @@ from db.models.member import (
 )
 from db.models.meta import MetaValue
 from db.models.ocop import OcopProduct, OcopTap
+from db.models.ops import RateBucket, SeenUpdate
 from db.models.staff import AuditEntry, Staff, StaffRole
 from db.models.training import (
     CourseStatus,
@@ -80,11 +81,13 @@ __all__ = [
     "Poll",
     "PollAnswer",
     "PollStatus",
+    "RateBucket",
     "Reaction",
     "ReactionValue",
     "RegistrationStatus",
     "Role",
     "SchedulerLease",
+    "SeenUpdate",
     "Staff",
     "StaffRole",
     "Subscriber",

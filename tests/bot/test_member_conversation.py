@@ -87,7 +87,7 @@ async def test_registration_typing_without_diacritics(
     with sessions() as session:
         consent = session.scalars(select(Consent)).one()
     assert consent.purpose == "outreach" and consent.evidence["answer"] == "agree"
-    assert consent.evidence["ref"].startswith("update:")
+    assert consent.evidence["ref"].startswith("telegram:")
 
 
 async def test_former_province_and_former_district(
