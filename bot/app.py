@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import gc
+import hashlib
+import hmac
 import logging
-import secrets
 import signal
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime, timedelta
+from urllib.parse import urlsplit
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -28,6 +30,7 @@ from bot.conversation.member import MemberConversation
 from bot.conversation.staff import StaffConversation, StaffPolicy
 from bot.conversation.staff import wants as staff_wants
 from bot.dispatcher import Dispatcher, DispatchPolicy, Route
+from bot.monitor import Monitor
 from bot.ratelimit import ChannelLimiter, ConversationLimiter
 from bot.settings import Settings, SettingsError
 from bot.shared_rate import SharedRate
@@ -94,6 +97,17 @@ def seed_admins(session: Session, admins: tuple[int, ...], now: datetime) -> Non
             staff.role, staff.area_id = StaffRole.ADMIN, None
 
 
+def webhook_secret(token: str | None) -> str:
+    """Derive the secret a platform sends back with each update from the bot token.
+
+    Every instance derives the same one, so whichever registered the webhook last, all of them
+    accept its updates; a new token (after a leak) gives a new secret.
+    """
+    if not token:
+        return ""
+    return hmac.new(token.encode(), b"outreach webhook secret", hashlib.sha256).hexdigest()
+
+
 def zalo_oa_gate(settings: Settings) -> ZaloOAGate:
     """Build Zalo's sending rules from the configuration."""
     rules = ZaloRules(
@@ -151,15 +165,19 @@ class OutreachApp:
         if settings.zalo_oa:
             self.zalo_oa, routes[Channel.ZALO_OA] = self._zalo_oa()
         self.routes = routes
-        # A fresh secret each start: Zalo is told it with setWebhook, so nobody configures it.
-        self.webhooks = Webhooks(self.zalo_bot, secrets.token_urlsafe(32), zalo_oa=self.zalo_oa)
-        self.web: WebServer | None = None
-        self.dispatcher = Dispatcher(self.sessions, routes, clock=clock, policy=policy)
+        takeover = timedelta(seconds=settings.outreach_takeover_seconds)
+        self.dispatcher = Dispatcher(
+            self.sessions, routes, clock=clock, policy=policy or DispatchPolicy(lease=takeover)
+        )
         self.scheduler = Scheduler(
             self.sessions,
             clock=clock,
-            policy=SchedulerPolicy(tick_seconds=settings.outreach_scheduler_tick),
+            policy=SchedulerPolicy(tick_seconds=settings.outreach_scheduler_tick, lease=takeover),
         )
+        self.monitor = Monitor(self)
+        self.webhooks = self._webhooks()
+        self.web: WebServer | None = None
+        self.started_at = time.monotonic()
         self._stopping = asyncio.Event()
         self._dispatch_task: asyncio.Task[None] | None = None
 
@@ -211,6 +229,41 @@ class OutreachApp:
         )
         return channel, Route(ZaloOASender(client), limiter, gate=zalo_oa_gate(settings))
 
+    def _webhooks(self) -> Webhooks:
+        """Build the web endpoints, and hook the channels' answer times to the metrics."""
+        settings = self.settings
+        for channel, adapter in (
+            (Channel.TELEGRAM, self.telegram),
+            (Channel.ZALO_BOT, self.zalo_bot),
+            (Channel.ZALO_OA, self.zalo_oa),
+        ):
+            if adapter is not None:
+                adapter.replied = self.monitor.replied(channel)
+        webhooks = Webhooks(
+            self.zalo_bot,
+            webhook_secret(settings.zalo_bot_token),  # told to Zalo with setWebhook at start
+            zalo_oa=self.zalo_oa,
+            telegram=self.telegram,
+            telegram_secret=settings.telegram_webhook_secret
+            or webhook_secret(settings.telegram_bot_token),
+            monitor=self.monitor,
+        )
+        if settings.telegram_webhook_url:  # served where the URL given points, too
+            webhooks.telegram_paths.add(urlsplit(settings.telegram_webhook_url).path or "/")
+        return webhooks
+
+    def probes(self) -> dict[str, Callable[[], Awaitable[object]]]:
+        """Return per channel a call that succeeds only while its credentials are accepted."""
+        probes: dict[str, Callable[[], Awaitable[object]]] = {}
+        if self.telegram is not None:
+            probes["telegram"] = self.telegram.application.bot.get_me
+        if self.zalo_bot is not None:
+            client = self.zalo_bot.client
+            probes["zalo_bot"] = lambda: client.call("getMe", {})
+        if self.zalo_oa is not None:
+            probes["zalo_oa"] = self.zalo_oa.client.tokens.access_token
+        return probes
+
     async def alert_admins(self, text: str) -> None:
         """Tell the admins (OUTREACH_ADMINS, on Telegram) about something they must fix."""
         if self.telegram is None:
@@ -235,6 +288,7 @@ class OutreachApp:
 
     async def handle_event(self, event: Inbound) -> list[Reply]:
         """Handle one event off the event loop (database calls block); notices go out here."""
+        self.monitor.updates.labels(event.channel.value).inc()
         replies = await asyncio.to_thread(self.handle_now, event)
         mine: list[Reply] = []
         notices: list[Reply] = []
@@ -255,7 +309,7 @@ class OutreachApp:
                 log.warning("no way to notify an officer on %s; notice dropped", notice.channel)
 
     async def _start_web(self) -> None:
-        """Serve the webhook endpoints (the Zalo OA always needs them)."""
+        """Serve the webhooks, /healthz and /metrics."""
         if self.web is None:
             settings = self.settings
             app = self.webhooks.app()
@@ -268,7 +322,6 @@ class OutreachApp:
         if public is None:
             await channel.start()
             return
-        await self._start_web()
         await channel.start(public + ZALO_BOT_PATH, self.webhooks.zalo_bot_secret)
 
     @property
@@ -281,12 +334,13 @@ class OutreachApp:
         check_schema(self.engine)
         with self.sessions.begin() as session:
             seed_admins(session, self.settings.outreach_admins, self.clock())
+        await self._start_web()  # before any webhook is registered: updates may come at once
         if self.telegram is not None:
-            await self.telegram.start()
+            url = self.settings.telegram_webhook_url
+            await self.telegram.start(url, self.webhooks.telegram_secret if url else None)
         if self.zalo_bot is not None:
             await self._start_zalo_bot(self.zalo_bot)
         if self.zalo_oa is not None:
-            await self._start_web()
             await self.zalo_oa.start()
         # Everything built so far lives as long as the process: keep the garbage collector
         # from walking it again on every collection while messages flow.

@@ -8,8 +8,9 @@ import logging
 import os
 import socket
 import time
+from collections import Counter, defaultdict
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
 
@@ -87,6 +88,15 @@ class _Message:
     static: dict[Channel, Prepared]  # the whole request per channel, when no one is named
 
 
+@dataclass
+class Tallies:
+    """What the dispatcher counts as it goes, for /metrics (bot.monitor)."""
+
+    outcomes: Counter[tuple[str, str]] = field(default_factory=Counter)  # (channel, status)
+    retry_after: Counter[str] = field(default_factory=Counter)  # 429s per channel
+    retry_wait: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
+
+
 def pid_alive(pid: int) -> bool:
     """Tell whether a process with this id runs on this machine."""
     try:
@@ -115,12 +125,14 @@ class Dispatcher:
         self.policy = policy or DispatchPolicy()
         self.host = socket.gethostname()
         self.worker = f"{self.host}:{os.getpid()}"
-        self._recovered = False
         self._housekept = float("-inf")
         self._stopping = asyncio.Event()
         self._flushed = 0.0
         self.skip_locked = is_postgresql(sessions.kw["bind"])
         self._messages: dict[int, _Message] = {}
+        self.tallies = Tallies()
+        self.last_turn = monotonic()  # for /healthz: a dispatcher that stops turning is stuck
+        self._channel_of: dict[int, Channel] = {}  # the batch in hand, for the tallies
 
     @property
     def batch_size(self) -> int:
@@ -132,6 +144,7 @@ class Dispatcher:
         """Tick until told to stop; a failing tick is logged and retried, never fatal."""
         self._stopping = stopping
         while not stopping.is_set():
+            self.last_turn = self.monotonic()
             try:
                 done = await self.tick()
             except Exception:
@@ -171,10 +184,9 @@ class Dispatcher:
         for started in broadcasts.start_due(session, now, skip_locked=self.skip_locked):
             log.info("broadcast %s started: %s recipients", started.id, started.recipients)
         broadcasts.expire_overdue(session, now)
-        if not self._recovered:  # after a crash on this machine, resend at once
-            self._recovered = True
-            if count := outbox.requeue_dead_workers(session, self.host, pid_alive, now):
-                log.warning("re-queued %s deliveries left in doubt by a dead process", count)
+        # Another process on this machine that died (a crash, kill -9): resend at once.
+        if count := outbox.requeue_dead_workers(session, self.host, pid_alive, now):
+            log.warning("re-queued %s deliveries left in doubt by a dead process", count)
         if count := outbox.requeue_in_doubt(session, now, self.policy.lease):
             log.warning("re-queued %s deliveries left in doubt by a stopped dispatcher", count)
         for done in broadcasts.finish_completed(session, now):
@@ -210,12 +222,17 @@ class Dispatcher:
     def _record(self, outcomes: list[Outcome]) -> None:
         with self.sessions.begin() as session:
             outbox.record(session, outcomes, self.clock())
+        for outcome in outcomes:
+            channel = self._channel_of.get(outcome.delivery_id)
+            if channel is not None:
+                self.tallies.outcomes[channel.value, outcome.status.value] += 1
 
     async def _send_all(self, claimed: list[Claimed]) -> None:
         """Send a claimed batch, each channel at its own pace, writing outcomes as they come."""
         done: list[Outcome] = []
         self._flushed = self.monotonic()
         by_channel: dict[Channel, list[Claimed]] = {}
+        self._channel_of = {item.delivery_id: item.channel for item in claimed}
         for item in claimed:
             by_channel.setdefault(item.channel, []).append(item)
         sending = []
@@ -226,9 +243,34 @@ class Dispatcher:
                 done += [Outcome(i.delivery_id, DeliveryStatus.FAILED, error=reason) for i in items]
                 continue
             sending.append(self._send_channel(route, items, done))
-        await asyncio.gather(*sending)
+        finished = asyncio.Event()
+        flusher = asyncio.create_task(self._keep_flushing(done, finished))
+        try:
+            await asyncio.gather(*sending)
+        finally:
+            finished.set()
+            await flusher
         if done:
             await asyncio.to_thread(self._record, done)
+
+    async def _keep_flushing(self, done: list[Outcome], finished: asyncio.Event) -> None:
+        """Write outcomes as they build up while a batch sends, even if its sends are slow.
+
+        What is sent but not yet written is all that a crash leaves in doubt (sent again):
+        so it is written within `record_seconds` even while every send slot waits on the
+        platform.
+        """
+        while not finished.is_set():
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(finished.wait(), self.policy.record_seconds)
+            if not finished.is_set() and self._record_due(done):
+                await self._flush(done)
+
+    async def _flush(self, done: list[Outcome]) -> None:
+        batch = done[:]  # taken before the await: send tasks append meanwhile
+        done.clear()
+        self._flushed = self.monotonic()
+        await asyncio.to_thread(self._record, batch)
 
     async def _send_channel(
         self, route: Route, claimed: list[Claimed], done: list[Outcome]
@@ -254,10 +296,7 @@ class Dispatcher:
                 continue
             prepaid -= 1
             if self._record_due(done):
-                batch = done[:]  # taken before the await: send tasks append meanwhile
-                done.clear()
-                self._flushed = self.monotonic()
-                await asyncio.to_thread(self._record, batch)
+                await self._flush(done)
             await slots.acquire()
             now = self.monotonic()
             route.limiter.sent(item.chat_id, now)
@@ -372,6 +411,8 @@ class Dispatcher:
         reason = failure.reason[:300]
         match failure.kind:
             case FailureKind.RETRY_AFTER:
+                self.tallies.retry_after[item.channel.value] += 1
+                self.tallies.retry_wait[item.channel.value] += failure.retry_after
                 route.limiter.pause(self.monotonic(), failure.retry_after)
                 log.warning(
                     "%s asked to wait %ss; the channel pauses", item.channel, failure.retry_after

@@ -13,14 +13,17 @@ from typing import Any
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse
+from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
+from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
+from bot.monitor import CONTENT_TYPE, Monitor
 
 log = logging.getLogger(__name__)
 
+TELEGRAM_PATH = "/webhooks/telegram"
 ZALO_BOT_PATH = "/webhooks/zalo-bot"
 ZALO_OA_PATH = "/webhooks/zalo-oa"
 
@@ -34,19 +37,57 @@ class Webhooks:
         zalo_bot_secret: str,
         *,
         zalo_oa: ZaloOAChannel | None = None,
+        telegram: TelegramChannel | None = None,
+        telegram_secret: str = "",
+        monitor: Monitor | None = None,
     ) -> None:
         self.zalo_bot, self.zalo_bot_secret = zalo_bot, zalo_bot_secret
         self.zalo_oa = zalo_oa
+        self.telegram, self.telegram_secret = telegram, telegram_secret
+        self.telegram_paths = {TELEGRAM_PATH}  # and the path of the URL given, if another
+        self.monitor = monitor
         self._working: set[asyncio.Task[None]] = set()
 
     def app(self) -> Starlette:
-        """Build the ASGI app."""
-        return Starlette(
-            routes=[
-                Route(ZALO_BOT_PATH, self.zalo_bot_update, methods=["POST"]),
-                Route(ZALO_OA_PATH, self.zalo_oa_event, methods=["POST"]),
-            ]
-        )
+        """Build the ASGI app: the webhooks, /healthz and /metrics."""
+        routes = [
+            Route(ZALO_BOT_PATH, self.zalo_bot_update, methods=["POST"]),
+            Route(ZALO_OA_PATH, self.zalo_oa_event, methods=["POST"]),
+            Route("/healthz", self.healthz, methods=["GET"]),
+            Route("/metrics", self.metrics, methods=["GET"]),
+        ]
+        routes += [Route(p, self.telegram_update, methods=["POST"]) for p in self.telegram_paths]
+        return Starlette(routes=routes)
+
+    async def healthz(self, request: Request) -> JSONResponse:
+        """Answer 200 when the database, channels, scheduler and dispatcher are well, else 503."""
+        if self.monitor is None:
+            return JSONResponse({"status": "ok"})
+        healthy, checks = await self.monitor.health()
+        body = {"status": "ok" if healthy else "failing", "checks": checks}
+        return JSONResponse(body, status_code=200 if healthy else 503)
+
+    async def metrics(self, request: Request) -> Response:
+        """Give Prometheus every figure in its text format."""
+        if self.monitor is None:
+            return Response(b"", media_type=CONTENT_TYPE)
+        return Response(await self.monitor.metrics(), media_type=CONTENT_TYPE)
+
+    async def telegram_update(self, request: Request) -> JSONResponse:
+        """Take one Telegram update: check the secret, answer at once, handle it after."""
+        given = request.headers.get("x-telegram-bot-api-secret-token", "")
+        if self.telegram is None or not hmac.compare_digest(given, self.telegram_secret):
+            client = request.client.host if request.client else "?"
+            log.warning("telegram webhook refused from %s: wrong or missing secret token", client)
+            return JSONResponse({"message": "Forbidden"}, status_code=403)
+        try:
+            body: Any = json.loads(await request.body())
+        except ValueError:
+            return JSONResponse({"message": "Bad Request"}, status_code=400)
+        if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
+            return JSONResponse({"message": "Bad Request"}, status_code=400)
+        self._later(self.telegram.process(body))  # a second delivery is ignored there
+        return JSONResponse({"message": "Success"})
 
     async def zalo_oa_event(self, request: Request) -> JSONResponse:
         """Take one Zalo OA event: check its signature, answer at once, handle it after."""

@@ -69,6 +69,7 @@ class Scheduler:
         self.skip_locked = is_postgresql(sessions.kw["bind"])
         self.leader = False
         self.last_tick: datetime | None = None  # for health checks: the scheduler is alive
+        self.lag = 0.0  # seconds the last firing came after its planned time (for /metrics)
         self._clock: AsyncIOScheduler | None = None
         self._running: asyncio.Task[None] | None = None
 
@@ -85,6 +86,8 @@ class Scheduler:
             result = Tick(leader)
             if leader:
                 result.fired = self._fire(session, now)
+                if result.fired:
+                    self.lag = max((now - f.planned_at).total_seconds() for f in result.fired)
                 for poll_id in polls.close_due(session, now):
                     log.info("poll %s closed at its time", poll_id)
                 updates.forget_old(session, now)

@@ -30,6 +30,7 @@ REFERENCE_TABLES = {"area", "former_area", "former_area_successor", "meta_value"
 def _no_real_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any attempt to reach the real Telegram fail loudly."""
     monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:9/unreachable-in-tests/bot")
+    monkeypatch.setenv("OUTREACH_WEB_PORT", "0")  # every app serves /healthz: any free port
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     monkeypatch.delenv("OUTREACH_ADMINS", raising=False)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import time
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from telegram import (
@@ -28,6 +30,7 @@ from telegram.ext import (
     filters,
 )
 
+from bot.channels.base import SeenRefs
 from bot.conversation.events import EventKind, Inbound, Option, Reply
 from db.models import Channel
 from messages import member as say
@@ -96,6 +99,14 @@ def keyboard(options: Sequence[Option], columns: int = 1) -> InlineKeyboardMarku
     return InlineKeyboardMarkup(rows)
 
 
+@dataclass
+class _Turn:
+    """One chat's updates taken in turn: the lock, and how many updates hold or await it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
 class TelegramChannel:
     """The Telegram adapter: long polling through python-telegram-bot."""
 
@@ -112,18 +123,48 @@ class TelegramChannel:
             .build()
         )
         self._handle = handle
+        self.replied: Callable[[float], None] | None = None  # answer times, for /metrics
+        self._seen = SeenRefs()  # webhook: Telegram re-sends an update it thinks was lost
+        self._chats: dict[int, _Turn] = {}  # webhook: one chat's updates in order
         self.application.add_handler(CallbackQueryHandler(self._on_update))
         self.application.add_handler(MessageHandler(filters.ALL, self._on_update))
         self.application.add_error_handler(self._on_error)
 
-    async def start(self) -> None:
-        """Check the token, publish the command menu and start polling for updates."""
+    async def start(self, webhook: str | None = None, secret: str | None = None) -> None:
+        """Check the token, publish the command menu, then register the webhook or poll."""
         await self.application.initialize()
         await self.application.bot.set_my_commands(COMMANDS)
         await self.application.start()
+        if webhook is not None:
+            # Every instance registers the same URL and secret: the last one changes nothing.
+            await self.application.bot.set_webhook(
+                webhook, secret_token=secret, allowed_updates=Update.ALL_TYPES
+            )
+            log.info("telegram updates come to %s", webhook)
+            return
         updater = self.application.updater
         assert updater is not None  # built with ApplicationBuilder, which always makes one
+        # start_polling deletes a webhook left from an earlier run (getUpdates would get 409).
         await updater.start_polling(poll_interval=0.0, timeout=10, drop_pending_updates=False)
+
+    async def process(self, body: dict[str, Any]) -> None:
+        """Handle one update that came by webhook; a second delivery of it is ignored.
+
+        Updates are handled side by side, but one chat's in the order they came.
+        """
+        update = Update.de_json(body, self.application.bot)
+        if update is None or not self._seen.first_time(f"telegram:{update.update_id}"):
+            return
+        chat = update.effective_chat.id if update.effective_chat else 0
+        turn = self._chats.get(chat) or self._chats.setdefault(chat, _Turn())
+        turn.users += 1
+        try:
+            async with turn.lock:
+                await self.application.process_update(update)
+        finally:
+            turn.users -= 1
+            if not turn.users:  # nobody waits on this chat: forget it
+                self._chats.pop(chat, None)
 
     async def stop(self) -> None:
         """Stop polling, let handlers in progress finish, and close the HTTP client."""
@@ -138,11 +179,17 @@ class TelegramChannel:
         event = to_inbound(update)
         if event is None:
             return
+        started = time.monotonic()
         query = update.callback_query
         if query is not None:
-            await query.answer()  # stops the spinner on the member's button at once
+            try:
+                await query.answer()  # stops the spinner on the member's button at once
+            except BadRequest as exc:  # answered already: a delivery of it to another instance
+                log.info("callback of update %s already answered: %s", update.update_id, exc)
         replies = await self._handle(event)
         await self.send_replies(int(event.chat_id), replies, query)
+        if self.replied is not None and replies:
+            self.replied(time.monotonic() - started)
 
     async def send_replies(
         self, chat_id: int, replies: list[Reply], query: CallbackQuery | None = None

@@ -117,6 +117,7 @@ class ZaloBotChannel:
         self.limiter = limiter
         self._seen = SeenRefs()  # message ids already answered
         self._task: asyncio.Task[None] | None = None
+        self.replied: Callable[[float], None] | None = None  # answer times, for /metrics
 
     async def start(self, webhook_url: str | None = None, secret: str | None = None) -> None:
         """Check the token, then register the webhook, or poll when there is no public URL."""
@@ -154,6 +155,7 @@ class ZaloBotChannel:
 
     async def process(self, update: dict[str, Any]) -> None:
         """Answer one update (from polling or a webhook); a replayed message is ignored."""
+        started = time.monotonic()
         event = to_inbound(update)
         if event is None or not self._seen.first_time(event.ref):
             return
@@ -167,6 +169,9 @@ class ZaloBotChannel:
                 )
         except SendFailure as failure:
             log.warning("zalo reply to a member failed: %s", failure)
+            return
+        if self.replied is not None and replies:
+            self.replied(time.monotonic() - started)
 
 
 class ZaloBotSender:

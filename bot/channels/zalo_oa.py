@@ -169,6 +169,7 @@ class ZaloOAChannel:
         self.client, self._handle, self.limiter = client, handle, limiter
         self.app_id, self.secret_key = app_id, secret_key
         self._seen = SeenRefs()
+        self.replied: Callable[[float], None] | None = None  # answer times, for /metrics
 
     async def start(self) -> None:
         """Check that the OA is connected and say which one."""
@@ -188,17 +189,22 @@ class ZaloOAChannel:
 
     async def process(self, event: dict[str, Any]) -> None:
         """Answer one verified event; a replayed one is ignored."""
+        started = time.monotonic()
         inbound = to_inbound(event)
         if inbound is None or not self._seen.first_time(inbound.ref):
             return
         try:
-            for reply in await self._handle(inbound):
+            replies = await self._handle(inbound)
+            for reply in replies:
                 if self.limiter is not None:  # replies go first; bulk sends make room
                     self.limiter.reply(inbound.chat_id, time.monotonic())
                 body = {"recipient": {"user_id": inbound.chat_id}, "message": render(reply)}
                 await self.client.call("v3.0/oa/message/cs", body)
         except SendFailure as failure:
             log.warning("zalo OA reply to a member failed: %s", failure)
+            return
+        if self.replied is not None and replies:
+            self.replied(time.monotonic() - started)
 
 
 class ZaloOASender:

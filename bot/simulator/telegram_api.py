@@ -8,9 +8,11 @@ standalone for a benchmark in another process.
 
 ``FakeTelegram`` is assembled from layers over ``TelegramState`` (``telegram_state``): the
 test driver (``telegram_driver``), the Bot API methods (``telegram_methods``,
-``telegram_messages``) and the HTTP plumbing (``telegram_http``, ``embedded_server``); the call
-log is a ``CallLog`` (``call_log``), the content rules live in
-``telegram_format`` and the flood limits and faults in ``telegram_limits``.
+``telegram_messages``), the webhook pusher (``telegram_webhook``) and the HTTP plumbing
+(``telegram_http``, ``embedded_server``); the call log is a ``CallLog`` (``call_log``), the
+content rules live in ``telegram_format`` and the flood limits and faults in
+``telegram_limits``. Once the bot set a webhook, updates are pushed to it (``webhook_origin``
+stands in for its https:// host) instead of waiting for getUpdates.
 """
 
 from __future__ import annotations
@@ -35,6 +37,7 @@ from bot.simulator.telegram_errors import ApiError
 from bot.simulator.telegram_http import control_arguments, decode_params, json_response
 from bot.simulator.telegram_messages import MessageMethods
 from bot.simulator.telegram_methods import Described, GeneralMethods
+from bot.simulator.telegram_webhook import WebhookPusher
 
 _log = logging.getLogger(__name__)
 
@@ -44,7 +47,7 @@ SEND_METHODS = frozenset(
 )
 
 
-class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods, ServedFake):
+class FakeTelegram(TelegramDriver, WebhookPusher, GeneralMethods, MessageMethods, ServedFake):
     """A fake Telegram Bot API server for one bot token; see the module docstring."""
 
     def __init__(
@@ -56,6 +59,8 @@ class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods, ServedFake):
         per_chat_limit: float | None = None,
         clock: Callable[[], float] = time.monotonic,
         any_chat: bool = False,
+        webhook_origin: str | None = None,
+        webhook_retry_seconds: float = 0.05,
     ) -> None:
         super().__init__(
             token,
@@ -64,6 +69,8 @@ class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods, ServedFake):
             per_chat_limit=per_chat_limit,
             clock=clock,
             any_chat=any_chat,
+            webhook_origin=webhook_origin,
+            webhook_retry_seconds=webhook_retry_seconds,
         )
         # Telegram method names are case-insensitive; calls are recorded under the usual name.
         self._methods = {name.lower(): (name, h) for name, h in self._bot_methods().items()}
@@ -101,6 +108,16 @@ class FakeTelegram(TelegramDriver, GeneralMethods, MessageMethods, ServedFake):
         }
 
     # --- lifecycle (start, stop, base_url: ServedFake) -------------------------------------
+    async def start(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        """Serve on host:port (0: any free port), and push to a webhook set before a stop."""
+        await super().start(host, port)
+        self.start_pushing()
+
+    async def stop(self) -> None:
+        """Stop pushing to the webhook, answer pending long polls, then close the server."""
+        await self.stop_pushing()
+        await super().stop()
+
     def _set_stopping(self, stopping: bool) -> None:
         """Tell the fake's waiters whether the server stops, and wake them."""
         # Closed, the call log's waiters return at once: long polls and hung answers do not
@@ -189,6 +206,7 @@ async def _serve_until_signalled(args: argparse.Namespace) -> None:
         rate_limit=args.rate_limit,
         per_chat_limit=args.per_chat_limit,
         any_chat=args.any_chat,
+        webhook_origin=args.webhook_origin,
     )
     for chat_id in _parse_chats(args.chats):
         fake.add_chat(chat_id)
@@ -218,6 +236,11 @@ def main(argv: list[str] | None = None) -> None:
         help="accept sends to any chat id instead of answering 'chat not found'",
     )
     parser.add_argument("--chats", default="", help="known chat ids, e.g. '1-1000,5000'")
+    parser.add_argument(
+        "--webhook-origin",
+        default=None,
+        help="push webhook updates here instead of the https:// host, e.g. http://127.0.0.1:8000",
+    )
     args = parser.parse_args(argv)
     try:  # uvloop roughly doubles the request rate when the environment has it
         import uvloop

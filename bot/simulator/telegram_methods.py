@@ -102,6 +102,9 @@ class GeneralMethods(TelegramState):
             )
             if self.webhook.get("allowed_updates"):
                 info["allowed_updates"] = self.webhook["allowed_updates"]
+            if self.webhook.get("last_error_date"):  # noted by the pusher (telegram_webhook)
+                info["last_error_date"] = self.webhook["last_error_date"]
+                info["last_error_message"] = self.webhook["last_error_message"]
         return info
 
     def _set_webhook(self, params: dict) -> Described:
