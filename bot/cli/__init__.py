@@ -9,8 +9,9 @@ from sqlalchemy import select
 
 from bot.app import OutreachApp
 from bot.cli.common import fail_cleanly, sessions, settings
+from bot.cli.doctor import doctor
 from bot.logs import configure_logging
-from bot.settings import Settings
+from bot.settings import Settings, SettingsError, load_settings
 from db import areas as area_queries
 from db.areas import resolve_area, resolve_commune
 from db.base import utcnow
@@ -31,10 +32,19 @@ def main(verbose: bool) -> None:
 
 
 @main.command()
+@click.option(
+    "--webhook",
+    metavar="URL",
+    help="Take Telegram updates by webhook at this https:// address (your reverse proxy "
+    "forwards it to OUTREACH_WEB_PORT) instead of long polling; also TELEGRAM_WEBHOOK_URL.",
+)
 @fail_cleanly
-def run() -> None:
-    """Run the bot with long polling until stopped (Ctrl+C or SIGTERM)."""
-    app = OutreachApp(settings())
+def run(webhook: str | None) -> None:
+    """Run the bot until stopped (Ctrl+C or SIGTERM), serving /healthz and /metrics."""
+    config = load_settings(telegram_webhook_url=webhook) if webhook else settings()
+    if config.telegram_webhook_url and not config.telegram_bot_token:
+        raise SettingsError("--webhook is for Telegram: set TELEGRAM_BOT_TOKEN too")
+    app = OutreachApp(config)
     asyncio.run(app.run_until_signalled())
 
 
@@ -191,3 +201,4 @@ main.add_command(audit_log)
 main.add_command(training)
 main.add_command(zalo)
 main.add_command(report)
+main.add_command(doctor)
