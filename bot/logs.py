@@ -22,7 +22,9 @@ CONTEXT_FIELDS = (
     "update_id",
 )
 # Loggers that write request URLs, where Telegram and Zalo put the bot token.
-QUIET_LOGGERS = ("httpx", "httpcore")
+# Every request (httpx) and every scheduler tick (APScheduler's "Running job") at INFO would
+# bury what an operator needs to read; their warnings still show.
+QUIET_LOGGERS = ("httpx", "httpcore", "apscheduler.executors.default", "apscheduler.scheduler")
 
 # A Telegram (or Zalo Bot) token, also inside ".../bot<token>/getMe", where no \b separates
 # "bot" from the digits: digits not preceded by a digit, and no token character after.

@@ -41,9 +41,9 @@ class CallLog:
         self.http_429 = 0
         self._cursors: dict[Hashable, int] = {}
 
-    def record(self, method: str, params: dict, status: int) -> Call:
-        """Keep one answered request and wake the waiters."""
-        call = Call(method, params, self.clock(), status)
+    def record(self, method: str, params: dict, status: int, at: float | None = None) -> Call:
+        """Keep one answered request (`at`: when it came, default now) and wake the waiters."""
+        call = Call(method, params, self.clock() if at is None else at, status)
         self.calls.append(call)
         if status == 429:
             self.http_429 += 1

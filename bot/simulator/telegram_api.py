@@ -72,6 +72,7 @@ class FakeTelegram(TelegramDriver, WebhookPusher, GeneralMethods, MessageMethods
             webhook_origin=webhook_origin,
             webhook_retry_seconds=webhook_retry_seconds,
         )
+        self.cut_off = False  # hold(): sends wait before taking effect
         # Telegram method names are case-insensitive; calls are recorded under the usual name.
         self._methods = {name.lower(): (name, h) for name, h in self._bot_methods().items()}
         self.app = Starlette(
@@ -118,6 +119,21 @@ class FakeTelegram(TelegramDriver, WebhookPusher, GeneralMethods, MessageMethods
         await self.stop_pushing()
         await super().stop()
 
+    # --- a network partition: sends held on the way, before they take effect ----------
+    def hold(self) -> None:
+        """Hold every send on its way in (it has no effect yet), as a network partition would."""
+        self.cut_off = True
+
+    def release(self) -> None:
+        """Let held sends through; those whose caller has gone meanwhile are dropped."""
+        self.cut_off = False
+        self.call_log.notify()
+
+    async def _through(self, request: Request) -> bool:
+        """Wait while sends are held; False if the caller hung up meanwhile."""
+        await self.call_log.wait_until(lambda: not self.cut_off or self.call_log.closed, 3600)
+        return not await request.is_disconnected()
+
     def _set_stopping(self, stopping: bool) -> None:
         """Tell the fake's waiters whether the server stops, and wake them."""
         # Closed, the call log's waiters return at once: long polls and hung answers do not
@@ -131,12 +147,17 @@ class FakeTelegram(TelegramDriver, WebhookPusher, GeneralMethods, MessageMethods
         method = entry[0] if entry else request.path_params["method"]
         params: dict[str, Any] = {}
         delay = 0.0
+        arrived = self.call_log.clock()  # a send held by hold() is counted when it came
         try:
             if request.path_params["token"] != self.token:
                 raise ApiError(401, "Unauthorized")
             if entry is None:
                 raise ApiError(404, "Not Found")
             params = await decode_params(request)
+            if method in SEND_METHODS and self.cut_off and not await self._through(request):
+                # The caller died while its request was held: it never reached Telegram.
+                self.call_log.record(method, params, 499, arrived)
+                return json_response({"ok": False, "description": "client gone"}, 499)
             if method in SEND_METHODS:
                 delay = self.injected_delay(params.get("chat_id"))
                 if error := self.injected_error(params.get("chat_id")):
@@ -153,7 +174,7 @@ class FakeTelegram(TelegramDriver, WebhookPusher, GeneralMethods, MessageMethods
         except Exception as error:  # a simulator bug: answer like Telegram's rare 500s, loudly
             _log.exception("fake Telegram failed on %s %s", method, params)
             status, body = 500, ApiError(500, f"Internal Server Error: {error!r}").body()
-        self.call_log.record(method, params, status)
+        self.call_log.record(method, params, status, arrived)
         if delay:  # the send took effect; only the answer is late, as on a slow network
             await self.call_log.wait_until(lambda: self.call_log.closed, delay)
         return json_response(body, status)
