@@ -51,17 +51,32 @@ class SchemaError(Exception):
 
 
 def check_schema(engine: Engine) -> None:
-    """Refuse to start on a database that `outreach db upgrade` has not brought up to date."""
-    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    """Refuse to start on a database that `outreach db upgrade` has not brought up to date.
+
+    A database newer than this code (a revision it does not know) is accepted with a
+    warning: during an upgrade the new version migrates first, and the old instances keep
+    running, or restart, until their turn comes. Migrations only add, so the old code works.
+    """
+    scripts = ScriptDirectory.from_config(alembic_config(engine))
+    head = scripts.get_current_head()
     with engine.connect() as connection:
         current = MigrationContext.configure(connection).get_current_revision()
     if current is None:
         raise SchemaError("the database is empty: run `outreach db upgrade` first")
-    if current != head:
-        raise SchemaError(
-            f"the database is at revision {current}, the code needs {head}: "
-            "run `outreach db upgrade`"
+    if current == head:
+        return
+    known = {script.revision for script in scripts.walk_revisions()}
+    if current not in known:
+        log.warning(
+            "the database is at revision %s, newer than this version (%s): "
+            "finish upgrading this instance",
+            current,
+            head,
         )
+        return
+    raise SchemaError(
+        f"the database is at revision {current}, the code needs {head}: run `outreach db upgrade`"
+    )
 
 
 def seed_admins(session: Session, admins: tuple[int, ...], now: datetime) -> None:

@@ -2,17 +2,21 @@
 
 from __future__ import annotations
 
+import logging
 import re
 import time
 
 import httpx
+import pytest
+from sqlalchemy import text
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.app import OutreachApp
+from bot.app import OutreachApp, SchemaError, check_schema
 from bot.simulator import FakeTelegram
 from db import broadcasts
 from db.audience import Audience
 from db.broadcasts import create_broadcast
+from db.engine import create_db_engine
 from tests.chat import Chat
 from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
 
@@ -117,3 +121,27 @@ async def test_metrics_show_the_queue_and_its_age(
         text = (await client.get(base(running) + "/metrics")).text
     assert figure(text, "outreach_outbox_queued", channel="telegram") == 5
     assert figure(text, "outreach_outbox_oldest_seconds", channel="telegram") == 180
+
+
+def test_a_database_behind_is_refused_and_one_ahead_is_accepted(
+    database_url: str, caplog: pytest.LogCaptureFixture
+) -> None:
+    engine = create_db_engine(database_url)
+    with engine.connect() as connection:
+        head = connection.execute(text("SELECT version_num FROM alembic_version")).scalar_one()
+    try:
+        check_schema(engine)  # up to date
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0007'"))
+        with pytest.raises(SchemaError, match="run `outreach db upgrade`"):
+            check_schema(engine)
+        # A newer version migrated it first (a rolling upgrade): this one may still run.
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = '0099'"))
+        with caplog.at_level(logging.WARNING, logger="bot.app"):
+            check_schema(engine)
+        assert "newer than this version" in caplog.text
+    finally:
+        with engine.begin() as connection:
+            connection.execute(text("UPDATE alembic_version SET version_num = :v"), {"v": head})
+        engine.dispose()
