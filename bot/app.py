@@ -294,7 +294,11 @@ class OutreachApp:
         """Handle one event in its own transaction: an officer's staff business, or a member's."""
         with self.sessions.begin() as session:
             if event.ref is not None and not updates.first_time(session, event.ref, self.clock()):
-                log.info("update %s came again (a platform retry); ignored", event.ref)
+                log.info(
+                    "update %s came again (a platform retry); ignored",
+                    event.ref,
+                    extra={"update_id": event.ref},
+                )
                 return []
             officer = find_staff(session, event.channel, event.chat_id)
             if officer is not None and staff_wants(officer, event):

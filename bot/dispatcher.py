@@ -97,6 +97,15 @@ class Tallies:
     retry_wait: defaultdict[str, float] = field(default_factory=lambda: defaultdict(float))
 
 
+def ids(item: Claimed) -> dict[str, int]:
+    """Name a delivery in a log line (LOG_FORMAT=json carries these as fields)."""
+    return {
+        "broadcast_id": item.broadcast_id,
+        "delivery_id": item.delivery_id,
+        "subscriber_id": item.subscriber_id,
+    }
+
+
 def pid_alive(pid: int) -> bool:
     """Tell whether a process with this id runs on this machine."""
     try:
@@ -182,7 +191,12 @@ class Dispatcher:
         """Start due broadcasts, drop expired deliveries, resend ones in doubt, close done ones."""
         self._housekept = self.monotonic()
         for started in broadcasts.start_due(session, now, skip_locked=self.skip_locked):
-            log.info("broadcast %s started: %s recipients", started.id, started.recipients)
+            log.info(
+                "broadcast %s started: %s recipients",
+                started.id,
+                started.recipients,
+                extra={"broadcast_id": started.id},
+            )
         broadcasts.expire_overdue(session, now)
         # Another process on this machine that died (a crash, kill -9): resend at once.
         if count := outbox.requeue_dead_workers(session, self.host, pid_alive, now):
@@ -190,7 +204,7 @@ class Dispatcher:
         if count := outbox.requeue_in_doubt(session, now, self.policy.lease):
             log.warning("re-queued %s deliveries left in doubt by a stopped dispatcher", count)
         for done in broadcasts.finish_completed(session, now):
-            log.info("broadcast %s done", done)
+            log.info("broadcast %s done", done, extra={"broadcast_id": done})
             self._messages.pop(done, None)
 
     def _claim_batch(self, session: Session, now: datetime) -> list[Claimed]:
@@ -415,7 +429,10 @@ class Dispatcher:
                 self.tallies.retry_wait[item.channel.value] += failure.retry_after
                 route.limiter.pause(self.monotonic(), failure.retry_after)
                 log.warning(
-                    "%s asked to wait %ss; the channel pauses", item.channel, failure.retry_after
+                    "%s asked to wait %ss; the channel pauses",
+                    item.channel,
+                    failure.retry_after,
+                    extra=ids(item),
                 )
                 return self._hand_back(item, failure.retry_after, reason)
             case FailureKind.BLOCKED:
@@ -450,9 +467,21 @@ class Dispatcher:
             case FailureKind.UNAVAILABLE:  # e.g. the Zalo OA token is being renewed
                 return self._hand_back(item, failure.retry_after, reason)
             case FailureKind.QUOTA:
-                log.warning("%s quota used up: %s; trying again later", item.channel, reason)
+                log.warning(
+                    "%s quota used up: %s; trying again later",
+                    item.channel,
+                    reason,
+                    extra=ids(item),
+                )
                 return self._hand_back(item, self.policy.quota_wait.total_seconds(), reason)
         if item.attempts >= self.policy.max_attempts:
+            log.warning(
+                "delivery %s given up after %s attempts: %s",
+                item.delivery_id,
+                item.attempts,
+                reason,
+                extra=ids(item),
+            )
             return Outcome(
                 item.delivery_id,
                 DeliveryStatus.FAILED,

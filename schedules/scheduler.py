@@ -106,7 +106,11 @@ class Scheduler:
                 with session.begin_nested():
                     done = fire_due(session, row, now)
             except Exception as exc:
-                log.exception("campaign %s could not fire; recorded, moving on", row.slug)
+                log.exception(
+                    "campaign %s could not fire; recorded, moving on",
+                    row.slug,
+                    extra={"campaign": row.slug},
+                )
                 with session.begin_nested():
                     self._failed(session, row, now, exc)
                 continue

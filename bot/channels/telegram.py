@@ -267,7 +267,9 @@ class TelegramChannel:
         if isinstance(error, Forbidden):
             log.info("telegram update %s: the member blocked the bot: %s", update_id, error)
             return
-        log.error("telegram update %s failed", update_id, exc_info=error)
+        log.error(
+            "telegram update %s failed", update_id, exc_info=error, extra={"update_id": update_id}
+        )
         chat = update.effective_chat if isinstance(update, Update) else None
         if chat is not None:
             try:

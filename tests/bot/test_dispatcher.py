@@ -139,7 +139,9 @@ async def test_every_recipient_gets_it_once_within_the_limits(rig: Rig) -> None:
     assert rig.status(broadcast_id) == BroadcastStatus.DONE
 
 
-async def test_each_failure_is_handled_its_own_way(rig: Rig) -> None:
+async def test_each_failure_is_handled_its_own_way(
+    rig: Rig, caplog: pytest.LogCaptureFixture
+) -> None:
     rig.subscribers([1, 2, 4, 5, 6, 7])
     rig.subscribers([3], known=False)  # Telegram answers "chat not found"
     rig.telegram.fail_chat(2, 403, "Forbidden: bot was blocked by the user")
@@ -175,6 +177,14 @@ async def test_each_failure_is_handled_its_own_way(rig: Rig) -> None:
     blocked_sends = [c for c in rig.telegram.calls if c.params.get("chat_id") == 2]
     assert len(blocked_sends) == 1  # a 403 is never retried
     assert rig.status(broadcast_id) == BroadcastStatus.DONE
+    # The lines an operator reads name the delivery (LOG_FORMAT=json: as fields).
+    named = {
+        r.getMessage().split(" ")[0]: (r.broadcast_id, r.delivery_id, r.subscriber_id)  # type: ignore[attr-defined]
+        for r in caplog.records
+        if hasattr(r, "delivery_id")
+    }
+    assert set(named) >= {"telegram", "delivery"}  # the 429 and the give-up
+    assert all(b == broadcast_id and d and s for b, d, s in named.values())
 
 
 async def test_errored_delivery_waits_for_its_backoff(rig: Rig) -> None:
