@@ -169,7 +169,10 @@ async def run_demo(chat_id: int = 1001, keep: str | None = None, zalo: bool = Fa
         else:
             channel = {"telegram_bot_token": telegram.token, "telegram_api_url": telegram.base_url}
             terminal = Terminal(telegram, chat_id)
-        settings = load_settings(database_url=url, outreach_admins="", **channel)
+        # Any free port for /healthz: the demo must not clash with a bot running here.
+        settings = load_settings(
+            database_url=url, outreach_admins="", outreach_web_port=0, **channel
+        )
         app = OutreachApp(settings)
         await app.start()
         print(INTRO_ZALO if zalo else INTRO, flush=True)

@@ -7,6 +7,7 @@ import contextlib
 import hmac
 import json
 import logging
+import socket
 from collections.abc import Coroutine, Iterator
 from typing import Any
 
@@ -20,6 +21,7 @@ from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
 from bot.monitor import CONTENT_TYPE, Monitor
+from bot.settings import SettingsError
 
 log = logging.getLogger(__name__)
 
@@ -147,10 +149,23 @@ class WebServer:
 
     async def start(self) -> None:
         """Start serving and wait until the socket listens."""
-        self._task = asyncio.create_task(self.server.serve())
+        config = self.server.config
+        # Bound here, so a taken port is an error we can word (uvicorn would sys.exit).
+        family = socket.AF_INET6 if ":" in config.host else socket.AF_INET
+        sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            sock.bind((config.host, config.port))
+        except OSError as exc:
+            sock.close()
+            raise SettingsError(
+                f"cannot listen on {config.host}:{config.port} ({exc.strerror}): "
+                "set OUTREACH_WEB_HOST / OUTREACH_WEB_PORT"
+            ) from None
+        self._task = asyncio.create_task(self.server.serve(sockets=[sock]))
         while not self.server.started:
             if self._task.done():
-                self._task.result()  # raises why it could not start (port taken, ...)
+                self._task.result()  # raises why it could not start
             await asyncio.sleep(0.02)
 
     @property
