@@ -16,10 +16,11 @@ from typing import TYPE_CHECKING, Any
 from prometheus_client import CollectorRegistry, Counter, Histogram, generate_latest
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily
 from prometheus_client.registry import Collector
-from sqlalchemy import func, select, text
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 
-from db.models import PENDING_DELIVERY, Broadcast, BroadcastStatus, Channel, Delivery
+from db import outbox
+from db.models import Channel
 
 if TYPE_CHECKING:
     from bot.app import OutreachApp
@@ -108,25 +109,10 @@ class _Live(Collector):
 
 
 def queue(app: OutreachApp, now: datetime) -> list[tuple[str, int, datetime]]:
-    """Return per channel the due deliveries of sending broadcasts and the oldest due time."""
-    query = (
-        select(Delivery.channel, func.count(), func.min(Delivery.next_attempt_at))
-        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
-        .where(
-            Delivery.status.in_(PENDING_DELIVERY),
-            Delivery.next_attempt_at <= now,
-            Broadcast.status == BroadcastStatus.SENDING,
-        )
-        .group_by(Delivery.channel)
-    )
+    """Return per configured channel the deliveries due now and the oldest one's due time."""
     with app.sessions() as session:
-        rows = session.execute(query).all()
-    found = {row[0]: (int(row[1]), row[2]) for row in rows}
-    result = []
-    for channel in app.routes:
-        count, since = found.get(channel, (0, now))
-        result.append((channel.value, count, since or now))
-    return result
+        found = outbox.queue(session, now)
+    return [(channel.value, *found.get(channel, (0, now))) for channel in app.routes]
 
 
 class Monitor:

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import cast
 
-from sqlalchemy import Table, bindparam, func, select, update
+from sqlalchemy import ColumnElement, Table, bindparam, func, select, update
 from sqlalchemy.orm import Session, aliased
 
 from db.models import (
@@ -62,6 +62,26 @@ class Outcome:
     via: str | None = None  # a Zalo OA message sent as paid promotion or through ZNS
 
 
+def _due(now: datetime) -> tuple[ColumnElement[bool], ...]:
+    """Say which deliveries may be sent now: pending, due, of a broadcast that is sending."""
+    return (
+        Delivery.status.in_(PENDING_DELIVERY),
+        Delivery.next_attempt_at <= now,
+        Broadcast.status == BroadcastStatus.SENDING,
+    )
+
+
+def queue(session: Session, now: datetime) -> dict[Channel, tuple[int, datetime]]:
+    """Return per channel how many deliveries wait to be sent now and since when the oldest."""
+    rows = session.execute(
+        select(Delivery.channel, func.count(), func.min(Delivery.next_attempt_at))
+        .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
+        .where(*_due(now))
+        .group_by(Delivery.channel)
+    ).all()
+    return {row[0]: (int(row[1]), row[2] or now) for row in rows}
+
+
 def claim(
     session: Session, *, worker: str, now: datetime, limit: int, skip_locked: bool
 ) -> list[Claimed]:
@@ -69,11 +89,7 @@ def claim(
     pick = (
         select(Delivery.id)
         .join(Broadcast, Broadcast.id == Delivery.broadcast_id)
-        .where(
-            Delivery.status.in_(PENDING_DELIVERY),
-            Delivery.next_attempt_at <= now,
-            Broadcast.status == BroadcastStatus.SENDING,
-        )
+        .where(*_due(now))
         .order_by(Delivery.id)
         .limit(limit)
     )
