@@ -17,7 +17,6 @@ import json
 import os
 import secrets
 import signal
-import socket
 import sys
 import tempfile
 import time
@@ -27,12 +26,12 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import httpx
 from sqlalchemy import create_engine, func, insert, select, text
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.campaigns import load_campaign
 from bot.simulator import FakeTelegram
+from bot.simulator.instances import OutreachProcess, busiest_second
 from db.audience import Audience
 from db.base import utcnow
 from db.broadcasts import create_broadcast
@@ -55,7 +54,6 @@ from messages.packs import read_packs
 from schedules.files import parse_campaign
 
 SERVER = "postgresql+psycopg://postgres@127.0.0.1:5432"
-OUTREACH = str(Path(sys.executable).parent / "outreach")
 URL = "https://bot.example.org/webhooks/telegram"
 TEXT = "Thông báo: hỗ trợ lãi suất vay vốn cho HTX nông nghiệp năm 2027"
 QUESTION = "Cho hỏi thủ tục vay vốn hỗ trợ lãi suất thế nào ạ"
@@ -64,45 +62,6 @@ SENDS = frozenset({"sendMessage", "sendPhoto", "sendDocument", "copyMessage"})
 CAMPAIGN_CHATS = range(900_001, 900_201)
 REPLY_TIMEOUT = 10.0
 SLUG = "soak-khau-hieu"
-
-
-class Instance:
-    """One `outreach run --webhook` process, its web port and its log file."""
-
-    def __init__(self, env: dict[str, str], folder: Path) -> None:
-        with socket.socket() as sock:  # a port nobody listens on now
-            sock.bind(("127.0.0.1", 0))
-            self.port = int(sock.getsockname()[1])
-        self.env = {**env, "OUTREACH_WEB_PORT": str(self.port)}
-        self.folder = folder
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def origin(self) -> str:
-        """Return where the load balancer reaches this instance."""
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        """Start the process and wait until /healthz answers 200."""
-        with open(self.folder / f"log-{self.port}.txt", "w") as log:  # the child keeps it
-            self.process = await asyncio.create_subprocess_exec(
-                OUTREACH, "run", "--webhook", URL, env=self.env, cwd=self.folder, stderr=log
-            )
-        async with httpx.AsyncClient() as client:
-            for _ in range(300):
-                try:
-                    if (await client.get(self.origin + "/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise RuntimeError(f"instance on port {self.port} not healthy; see {log.name}")
-
-    async def stop(self, sig: int = signal.SIGTERM) -> None:
-        """Signal the process unless it has ended, and wait for it."""
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(sig)
-            await self.process.wait()
 
 
 class Tally:
@@ -258,7 +217,7 @@ async def members_write(
 
 
 async def kill_and_replace(
-    fake: FakeTelegram, tally: Tally, members: int, instances: list[Instance]
+    fake: FakeTelegram, tally: Tally, members: int, instances: list[OutreachProcess]
 ) -> float:
     """At 35% of the broadcast SIGKILL the first instance; start a third 5 s on; return when."""
     await fake.wait_for(lambda: tally.update() >= 0.35 * members, timeout=members)
@@ -266,7 +225,7 @@ async def kill_and_replace(
     await instances[0].stop(signal.SIGKILL)
     fake.webhook_origin = instances[1].origin  # the load balancer sees it gone
     await asyncio.sleep(5)
-    third = Instance(instances[0].env, instances[0].folder)
+    third = OutreachProcess(instances[0].env, instances[0].folder, URL)
     instances.append(third)
     await third.start()
     fake.webhook_origin = third.origin
@@ -277,16 +236,6 @@ def percentile(values: list[float], share: float) -> float | None:
     """Return the nearest-rank percentile, or None when there is nothing to rank."""
     ranked = sorted(values)
     return ranked[min(len(ranked) - 1, int(share * len(ranked)))] if ranked else None
-
-
-def busiest_second(times: list[float]) -> int:
-    """Return the most sends in any one-second window."""
-    times, most, first = sorted(times), 0, 0
-    for last, at in enumerate(times):
-        while at - times[first] >= 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def copies(sent: list[tuple[int, float]], chats: range) -> tuple[int, int]:
@@ -329,7 +278,7 @@ async def drive(
     fake: FakeTelegram,
     sessions: sessionmaker[Session],
     province: int,
-    instances: list[Instance],
+    instances: list[OutreachProcess],
 ) -> dict[str, Any]:
     """Start both broadcasts, members writing and the kill; wait until all is sent; measure."""
     planned = await asyncio.to_thread(load_soak_campaign, sessions)
@@ -366,7 +315,7 @@ async def soak(args: argparse.Namespace, url: str, folder: Path) -> dict[str, An
                "TELEGRAM_API_URL": fake.base_url, "TELEGRAM_RATE_LIMIT": str(args.rate),
                "TELEGRAM_PAID_BROADCAST": "true", "OUTREACH_TAKEOVER_SECONDS": "10",
                "OUTREACH_SCHEDULER_TICK": "2", "LOG_FORMAT": "json"}  # fmt: skip
-        instances = [Instance(env, folder), Instance(env, folder)]
+        instances = [OutreachProcess(env, folder, URL), OutreachProcess(env, folder, URL)]
         try:
             await asyncio.gather(*(i.start() for i in instances))
             fake.webhook_origin = instances[0].origin  # the load balancer's choice

@@ -13,78 +13,25 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-import socket
-import sys
 from collections import Counter
 from pathlib import Path
 
-import httpx
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from bot.simulator import FakeTelegram
+from bot.simulator.instances import OutreachProcess, busiest_second
 from db.audience import Audience
 from db.broadcasts import create_broadcast
 from db.models import Delivery, DeliveryStatus, SchedulerLease
 from tests.chat import Chat
 from tests.factories import add_subscribers, commune_id, wait_done
 
-OUTREACH = str(Path(sys.executable).parent / "outreach")
 URL = "https://bot.example.org/webhooks/telegram"
 TEXT = "Thông báo: hỗ trợ lãi suất vay vốn cho HTX nông nghiệp năm 2027"
 RATE = 30
 BURST = RATE * 0.25  # the limiter's quarter second of tokens
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-class Instance:
-    """One `outreach run --webhook` process and its web port."""
-
-    def __init__(self, env: dict[str, str], cwd: Path) -> None:
-        self.port = free_port()
-        self.env = {**env, "OUTREACH_WEB_PORT": str(self.port)}
-        self.cwd = cwd
-        self.process: asyncio.subprocess.Process | None = None
-
-    @property
-    def origin(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
-
-    async def start(self) -> None:
-        self.process = await asyncio.create_subprocess_exec(
-            OUTREACH,
-            "run",
-            "--webhook",
-            URL,
-            env=self.env,
-            cwd=self.cwd,
-            stderr=open(self.cwd / f"log-{self.port}.txt", "w"),  # noqa: SIM115  (read on failure)
-        )
-        async with httpx.AsyncClient() as client:
-            for _ in range(200):
-                try:
-                    if (await client.get(self.origin + "/healthz")).status_code == 200:
-                        return
-                except httpx.TransportError:
-                    pass
-                await asyncio.sleep(0.1)
-        raise AssertionError("the instance did not become healthy")
-
-    @property
-    def pid(self) -> int:
-        assert self.process is not None
-        return self.process.pid
-
-    async def stop(self, sig: int = signal.SIGTERM) -> None:
-        if self.process is not None and self.process.returncode is None:
-            self.process.send_signal(sig)
-            await self.process.wait()
 
 
 def sent_texts(telegram: FakeTelegram) -> list[tuple[int, float]]:
@@ -94,16 +41,6 @@ def sent_texts(telegram: FakeTelegram) -> list[tuple[int, float]]:
         for c in telegram.calls
         if c.method == "sendMessage" and c.status == 200 and c.params.get("text") == TEXT
     ]
-
-
-def busiest_second(times: list[float]) -> int:
-    """Return the most sends in any one-second window."""
-    times, most, first = sorted(times), 0, 0
-    for last, at in enumerate(times):
-        while at - times[first] >= 1.0:
-            first += 1
-        most = max(most, last - first + 1)
-    return most
 
 
 def lease_holder(sessions: sessionmaker[Session]) -> str:
@@ -140,7 +77,7 @@ async def test_two_instances_one_killed_every_member_once_rate_kept(
             "OUTREACH_TAKEOVER_SECONDS": "5",
             "OUTREACH_SCHEDULER_TICK": "1",
         }
-        first, second = Instance(env, tmp_path), Instance(env, tmp_path)
+        first, second = OutreachProcess(env, tmp_path, URL), OutreachProcess(env, tmp_path, URL)
         try:
             await first.start()
             await eventually(lambda: f":{first.pid}:" in lease_holder(sessions))
