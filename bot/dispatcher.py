@@ -347,11 +347,8 @@ class Dispatcher:
         while (wait := route.limiter.bucket.delay(self.monotonic(), tokens)) > 0:
             if wait > self.policy.batch_seconds:
                 return wait
-            try:  # a pause must not hold up shutdown
-                await asyncio.wait_for(self._stopping.wait(), wait)
+            if await self._stopped_during(wait):
                 return 0.0
-            except TimeoutError:
-                pass
         return None
 
     async def _take_shared(self, shared: SharedRate, tokens: int) -> float | None:
@@ -359,13 +356,17 @@ class Dispatcher:
         wait = await asyncio.to_thread(shared.reserve, tokens)
         if wait > self.policy.batch_seconds:
             return wait  # reserved but unused: the instances send a little less, never more
-        if wait > 0:
-            try:
-                await asyncio.wait_for(self._stopping.wait(), wait)
-                return 0.0
-            except TimeoutError:
-                pass
+        if wait > 0 and await self._stopped_during(wait):
+            return 0.0
         return None
+
+    async def _stopped_during(self, seconds: float) -> bool:
+        """Wait `seconds` for the rate; tell whether a stop came meanwhile (it cuts the wait)."""
+        try:
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
 
     async def settle_shared(self) -> None:
         """Write the replies and pauses noted since the last reservation (while idle)."""

@@ -38,10 +38,10 @@ class Webhooks:
         zalo_bot: ZaloBotChannel | None,
         zalo_bot_secret: str,
         *,
+        monitor: Monitor,
         zalo_oa: ZaloOAChannel | None = None,
         telegram: TelegramChannel | None = None,
         telegram_secret: str = "",
-        monitor: Monitor | None = None,
     ) -> None:
         self.zalo_bot, self.zalo_bot_secret = zalo_bot, zalo_bot_secret
         self.zalo_oa = zalo_oa
@@ -63,31 +63,23 @@ class Webhooks:
 
     async def healthz(self, request: Request) -> JSONResponse:
         """Answer 200 when the database, channels, scheduler and dispatcher are well, else 503."""
-        if self.monitor is None:
-            return JSONResponse({"status": "ok"})
         healthy, checks = await self.monitor.health()
         body = {"status": "ok" if healthy else "failing", "checks": checks}
         return JSONResponse(body, status_code=200 if healthy else 503)
 
     async def metrics(self, request: Request) -> Response:
         """Give Prometheus every figure in its text format."""
-        if self.monitor is None:
-            return Response(b"", media_type=CONTENT_TYPE)
         return Response(await self.monitor.metrics(), media_type=CONTENT_TYPE)
 
     async def telegram_update(self, request: Request) -> JSONResponse:
         """Take one Telegram update: check the secret, answer at once, handle it after."""
-        given = request.headers.get("x-telegram-bot-api-secret-token", "")
-        if self.telegram is None or not hmac.compare_digest(given, self.telegram_secret):
-            client = request.client.host if request.client else "?"
-            log.warning("telegram webhook refused from %s: wrong or missing secret token", client)
-            return JSONResponse({"message": "Forbidden"}, status_code=403)
-        try:
-            body: Any = json.loads(await request.body())
-        except ValueError:
-            return JSONResponse({"message": "Bad Request"}, status_code=400)
+        secret = self.telegram_secret if self.telegram is not None else None
+        body = await _secret_json(request, "x-telegram-bot-api-secret-token", secret, "telegram")
+        if isinstance(body, JSONResponse):
+            return body
         if not isinstance(body, dict) or not isinstance(body.get("update_id"), int):
             return JSONResponse({"message": "Bad Request"}, status_code=400)
+        assert self.telegram is not None  # no secret to match without it
         self._later(self.telegram.process(body))  # a second delivery is ignored there
         return JSONResponse({"message": "Success"})
 
@@ -110,17 +102,14 @@ class Webhooks:
 
     async def zalo_bot_update(self, request: Request) -> JSONResponse:
         """Take one Zalo Bot update: check its secret, answer at once, handle it after."""
-        given = request.headers.get("x-bot-api-secret-token", "")
-        if self.zalo_bot is None or not hmac.compare_digest(given, self.zalo_bot_secret):
-            log.warning("zalo webhook refused: wrong or missing secret token")
-            return JSONResponse({"message": "Forbidden"}, status_code=403)
-        try:
-            body: Any = json.loads(await request.body())
-        except ValueError:
-            return JSONResponse({"message": "Bad Request"}, status_code=400)
+        secret = self.zalo_bot_secret if self.zalo_bot is not None else None
+        body = await _secret_json(request, "x-bot-api-secret-token", secret, "zalo")
+        if isinstance(body, JSONResponse):
+            return body
         update = body.get("result", body) if isinstance(body, dict) else None
         if not isinstance(update, dict):
             return JSONResponse({"message": "Bad Request"}, status_code=400)
+        assert self.zalo_bot is not None  # no secret to match without it
         self._later(self.zalo_bot.process(update))  # replays are ignored there
         return JSONResponse({"message": "Success"})
 
@@ -128,6 +117,22 @@ class Webhooks:
         """Let updates already taken in finish before shutting down."""
         if self._working:
             await asyncio.gather(*self._working, return_exceptions=True)
+
+
+async def _secret_json(request: Request, header: str, secret: str | None, platform: str) -> Any:
+    """Return a webhook's JSON body if it carries the secret, else the 403 or 400 to answer.
+
+    `secret` is None when that channel is not configured: every request is refused.
+    """
+    given = request.headers.get(header, "")
+    if secret is None or not hmac.compare_digest(given, secret):
+        client = request.client.host if request.client else "?"
+        log.warning("%s webhook refused from %s: wrong or missing secret token", platform, client)
+        return JSONResponse({"message": "Forbidden"}, status_code=403)
+    try:
+        return json.loads(await request.body())
+    except ValueError:
+        return JSONResponse({"message": "Bad Request"}, status_code=400)
 
 
 class _Server(uvicorn.Server):
