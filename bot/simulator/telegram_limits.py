@@ -6,62 +6,46 @@ Both only decide; ``TelegramState`` owns them and the HTTP layer turns their ans
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from bot.simulator.limits import PerKeyWindow, SlidingWindow, retry_after
 from bot.simulator.telegram_errors import ApiError
 
 
-class TokenBucket:
-    """Refill ``rate`` tokens a second up to ``capacity``; a send needs one whole token."""
-
-    def __init__(self, rate: float, capacity: float, now: float) -> None:
-        self.rate, self.capacity = rate, capacity
-        self.tokens, self.stamp = capacity, now
-
-    def wait(self, now: float) -> float:
-        """Return 0 if a token is there now, else the seconds until one will be."""
-        self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.stamp) * self.rate)
-        self.stamp = now
-        # The epsilon absorbs float error when the clock advanced exactly 1/rate.
-        return 0.0 if self.tokens >= 1 - 1e-9 else (1 - self.tokens) / self.rate
-
-
 class SendLimits:
-    """One bucket for the whole bot and one per chat, as Telegram's flood control has."""
+    """A sliding window for the whole bot and one per chat, as Telegram's flood control has.
+
+    The bot may send at most ``rate_limit`` messages in any one second, and a chat at most one
+    in any 1/``per_chat_limit`` seconds; a refused send does not count against either.
+    """
 
     def __init__(
         self, rate_limit: float | None, per_chat_limit: float | None, clock: Callable[[], float]
     ) -> None:
-        self.per_chat_limit = per_chat_limit
         self.clock = clock
-        self._chat_buckets: dict[int, TokenBucket] = {}
-        self._bot_bucket = TokenBucket(rate_limit, rate_limit, clock()) if rate_limit else None
+        self._bot = SlidingWindow.per_second(rate_limit) if rate_limit else None
+        self._chats = PerKeyWindow(1.0 / per_chat_limit) if per_chat_limit else None
 
-    def admit(self, chat_id: int) -> None:
-        """Take a token from the bot and chat buckets, or answer 429 like Telegram's flood limit."""
+    def admit(self, chat_id: int) -> float:
+        """Count a send to the chat now and return the time, or answer 429 like Telegram."""
         now = self.clock()
-        waits = [0.0]
-        if self._bot_bucket is not None:
-            waits.append(self._bot_bucket.wait(now))
-        chat_bucket = None
-        if self.per_chat_limit:
-            chat_bucket = self._chat_buckets.get(chat_id)
-            if chat_bucket is None:
-                chat_bucket = TokenBucket(self.per_chat_limit, 1.0, now)
-                self._chat_buckets[chat_id] = chat_bucket
-            waits.append(chat_bucket.wait(now))
-        wait = max(waits)
+        wait = 0.0
+        if self._bot is not None:
+            wait = self._bot.wait(now)
+        if self._chats is not None:
+            wait = max(wait, self._chats.wait(chat_id, now))
         if wait > 0:
-            retry_after = max(1, math.ceil(wait))
+            seconds = retry_after(wait)
             raise ApiError(
-                429, f"Too Many Requests: retry after {retry_after}", {"retry_after": retry_after}
+                429, f"Too Many Requests: retry after {seconds}", {"retry_after": seconds}
             )
-        for bucket in (self._bot_bucket, chat_bucket):
-            if bucket is not None:
-                bucket.tokens -= 1
+        if self._bot is not None:
+            self._bot.take(now)
+        if self._chats is not None:
+            self._chats.take(chat_id, now)
+        return now
 
 
 @dataclass

@@ -13,6 +13,7 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.simulator.call_log import Call, CallLog, LoggedCalls
+from bot.simulator.limits import BusiestSecond
 from bot.simulator.telegram_errors import ApiError, bad_request
 from bot.simulator.telegram_limits import Faults, SendLimits
 
@@ -70,6 +71,7 @@ class TelegramState(LoggedCalls):
         self._first_at: float | None = None
         self._last_at: float | None = None
         self._limits = SendLimits(self.rate_limit, self.per_chat_limit, self.clock)
+        self._busiest = BusiestSecond()  # over the sends the limits accepted
         self.call_log.notify()
 
     # --- chats -----------------------------------------------------------------------------
@@ -210,7 +212,10 @@ class TelegramState(LoggedCalls):
         ]
 
     def stats(self) -> dict:
-        """Summarise the successful sends, for the benchmark and the standalone server."""
+        """Summarise the successful sends, for the benchmark and the standalone server.
+
+        ``busiest_second`` is the most sends accepted in any sliding one-second window.
+        """
         return {
             "messages": self._send_count,
             "http_429": self.http_429,
@@ -218,12 +223,13 @@ class TelegramState(LoggedCalls):
             "chats": len({chat for chat, _ in self._sent_texts}),
             "first_at": self._first_at,
             "last_at": self._last_at,
+            "busiest_second": self._busiest.most,
         }
 
     # --- limits and faults -----------------------------------------------------------------
     def admit_send(self, chat_id: int) -> None:
-        """Take a token from the bot and chat buckets, or answer 429 like Telegram's flood limit."""
-        self._limits.admit(chat_id)
+        """Count a send in the bot's and the chat's windows, or answer 429 like Telegram."""
+        self._busiest.add(self._limits.admit(chat_id))
 
     def fail_chat(
         self,

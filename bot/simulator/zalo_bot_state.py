@@ -14,8 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 from bot.simulator.call_log import CallLog, LoggedCalls
+from bot.simulator.limits import SlidingWindow
 from bot.simulator.telegram_errors import ApiError, bad_request
-from bot.simulator.telegram_limits import Faults, TokenBucket
+from bot.simulator.telegram_limits import Faults
 
 DEFAULT_DISPLAY_NAME = "Trần Thị Bình"
 
@@ -40,7 +41,7 @@ class ZaloBotState(LoggedCalls):
         self._sent_to: dict[str, list[dict]] = {}
         self._ids = itertools.count(1)
         self._faults = Faults()
-        self._bucket = TokenBucket(rate_limit, rate_limit, clock()) if rate_limit else None
+        self._window = SlidingWindow.per_second(rate_limit) if rate_limit else None
         self._hook: dict[str, Any] = {"url": "", "secret_token": None, "updated_at": now_ms()}
 
     def changed(self) -> None:
@@ -133,12 +134,16 @@ class ZaloBotState(LoggedCalls):
 
     # --- limits and faults -----------------------------------------------------------------
     def admit(self) -> None:
-        """Take a token from the bot's bucket, or answer 429 as Zalo does above its rate."""
-        if self._bucket is None:
+        """Count a send in the bot's one-second window, or answer 429 as Zalo does above its rate.
+
+        At most ``rate_limit`` sends are accepted in any one second; refused ones do not count.
+        """
+        if self._window is None:
             return
-        if self._bucket.wait(self.clock()) > 0:
+        now = self.clock()
+        if self._window.wait(now) > 0:
             raise ApiError(429, "Too Many Requests")
-        self._bucket.tokens -= 1
+        self._window.take(now)
 
     # Faults only hashes the chat id; its int annotation is Telegram's, Zalo's ids are strings.
     def fail_chat(

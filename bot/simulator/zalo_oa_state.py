@@ -19,8 +19,9 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from bot.simulator.call_log import CallLog, LoggedCalls
+from bot.simulator.limits import SlidingWindow
 from bot.simulator.telegram_errors import ApiError
-from bot.simulator.telegram_limits import Faults, TokenBucket
+from bot.simulator.telegram_limits import Faults
 from bot.simulator.zalo_bot_api import _length as text_length  # composed characters, as Zalo
 
 REPLY_WINDOW = 48 * 3600.0  # consultation (free) messages: 48 h after the user's last event
@@ -143,7 +144,7 @@ class ZaloOAState(LoggedCalls):
         self._sent_to: dict[str, list[dict]] = {}
         self._faults = Faults()
         self._refresh_faults = Faults()  # keyed by 0: refreshes are not per user
-        self._bucket = TokenBucket(rate_limit, rate_limit, clock()) if rate_limit else None
+        self._window = SlidingWindow.per_second(rate_limit) if rate_limit else None
 
     # --- OAuth -----------------------------------------------------------------------------
     def issue_tokens(self) -> dict:
@@ -267,13 +268,17 @@ class ZaloOAState(LoggedCalls):
             raise error
 
     def check_consultation(self, user_id: str) -> None:
-        """Allow a free message to a follower who interacted in the last 48 h, at the rate."""
+        """Allow a free message to a follower who interacted in the last 48 h, at the rate.
+
+        At most ``rate_limit`` are accepted in any one second; refused ones do not count.
+        """
         if self._silence(user_id) > REPLY_WINDOW:
             raise oa_error(-232)
-        if self._bucket is not None:
-            if self._bucket.wait(self.clock()) > 0:
+        if self._window is not None:
+            now = self.clock()
+            if self._window.wait(now) > 0:
                 raise oa_error(-32)
-            self._bucket.tokens -= 1
+            self._window.take(now)
 
     def check_promotion(self, user_id: str) -> None:
         """Allow a paid message to a follower seen this week, by day, within the quota."""

@@ -160,7 +160,8 @@ async def test_control_endpoints_read_and_reset(
             "chats": 1,
         }
         assert (await client.post(root + "/_sim/reset")).json() == {"ok": True}
-    assert fake.calls == [] and fake.messages() == [] and fake.stats()["messages"] == 0
+    assert fake.calls == [] and fake.messages() == []
+    assert fake.stats()["messages"] == 0 and fake.stats()["busiest_second"] == 0
 
 
 async def test_standalone_main_prints_ready_and_stats() -> None:
@@ -198,10 +199,12 @@ async def test_standalone_main_prints_ready_and_stats() -> None:
             process.kill()
             await process.wait()
     stats = json.loads(out.decode().strip().splitlines()[-1])
-    assert {k: stats[k] for k in ("messages", "http_429", "duplicates", "chats")} == {
+    keys = ("messages", "http_429", "duplicates", "chats", "busiest_second")
+    assert {k: stats[k] for k in keys} == {
         "messages": 3,
         "http_429": 1,
         "duplicates": 0,
         "chats": 3,
+        "busiest_second": 3,  # the 429 to chat 1 says all four came within one second
     }, err
     assert stats["first_at"] <= stats["last_at"] and process.returncode == 0

@@ -235,10 +235,27 @@ async def test_rate_limit_answers_429_above_the_rate() -> None:
                 429,
                 {"ok": False, "error_code": 429, "description": "Too Many Requests"},
             )
-            now[0] += 0.5  # one token back at 2 a second
+            now[0] += 0.5  # a token bucket would have one back; two were sent this second
+            assert (await call(http, "sendMessage", chat_id=USER, text="y"))[0] == 429
+            now[0] += 0.5  # both have left the window; the refusals never entered it
             assert (await call(http, "sendMessage", chat_id=USER, text="y"))[0] == 200
-            assert (await call(http, "sendMessage", chat_id=USER, text="z"))[0] == 429
-        assert zalo.http_429 == 3 and [m["text"] for m in zalo.messages()] == ["0", "1", "y"]
+            assert (await call(http, "sendMessage", chat_id=USER, text="z"))[0] == 200
+            assert (await call(http, "sendMessage", chat_id=USER, text="w"))[0] == 429
+        assert zalo.http_429 == 4 and [m["text"] for m in zalo.messages()] == ["0", "1", "y", "z"]
+
+
+async def test_rate_limit_lets_sends_at_exactly_the_rate_through() -> None:
+    now = [1000.0]
+    async with FakeZaloBot(rate_limit=10, clock=lambda: now[0]) as zalo:
+        zalo.add_chat(USER)
+        async with httpx.AsyncClient(base_url=f"{zalo.base_url}{zalo.token}/") as http:
+            statuses = []
+            for n in range(30):  # evenly, 10 a second for 3 s
+                now[0] = 1000.0 + n * 0.1
+                statuses.append((await call(http, "sendMessage", chat_id=USER, text="x"))[0])
+            assert statuses == [200] * 30
+            now[0] = 1000.0 + 29 * 0.1 + 0.05  # ten sent in the last second: no eleventh
+            assert (await call(http, "sendMessage", chat_id=USER, text="x"))[0] == 429
 
 
 async def test_webhook_set_deliver_and_conflict(zalo: FakeZaloBot, http: httpx.AsyncClient) -> None:

@@ -479,9 +479,27 @@ async def test_fail_user_and_the_rate_limit(clock: Clock, client: Client) -> Non
         assert (await client.send(CS, USER, {"text": "x"}))["message"] == (
             "Request exceeds the rate limit"
         )
-        clock.now += 0.5
-        assert (await client.send(CS, USER, {"text": "y"}))["error"] == 0
-        assert [m["text"] for m in oa.messages()] == ["0", "1", "y"]
+        clock.now += 0.5  # a token bucket would have one back; two were sent this second
+        assert (await client.send(CS, USER, {"text": "y"}))["error"] == -32
+        clock.now += 0.5  # both have left the window; the refusals never entered it
+        statuses = [(await client.send(CS, USER, {"text": t}))["error"] for t in "yzw"]
+        assert statuses == [0, 0, -32]
+        assert [m["text"] for m in oa.messages()] == ["0", "1", "y", "z"]
+
+
+async def test_the_rate_limit_lets_sends_at_exactly_the_rate_through(
+    clock: Clock, client: Client
+) -> None:
+    async with FakeZaloOA(clock=clock, rate_limit=10) as oa:
+        client.oa, client.token = oa, oa.issue_tokens()["access_token"]
+        oa.add_user(USER)
+        errors = []
+        for n in range(30):  # evenly, 10 a second for 3 s, on an epoch-seconds clock
+            clock.now = MORNING + n * 0.1
+            errors.append((await client.send(CS, USER, {"text": str(n)}))["error"])
+        assert errors == [0] * 30
+        clock.now = MORNING + 29 * 0.1 + 0.05  # ten sent in the last second: no eleventh
+        assert (await client.send(CS, USER, {"text": "x"}))["error"] == -32
 
 
 async def test_a_simulator_bug_answers_500(
