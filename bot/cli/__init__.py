@@ -8,7 +8,7 @@ import click
 from sqlalchemy import select
 
 from bot.app import OutreachApp
-from bot.cli.common import fail_cleanly, sessions, settings
+from bot.cli.common import fail_cleanly, open_database, sessions, settings
 from bot.cli.doctor import doctor
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
@@ -16,7 +16,7 @@ from db import areas as area_queries
 from db.areas import resolve_area, resolve_commune
 from db.base import utcnow
 from db.cooperatives import by_public_code, create_cooperative, invite_link
-from db.engine import create_db_engine, session_factory
+from db.engine import create_db_engine
 from db.migrate import upgrade
 from db.models import AreaLevel, Cooperative, CooperativeKind
 
@@ -44,6 +44,8 @@ def run(webhook: str | None) -> None:
     config = load_settings(telegram_webhook_url=webhook) if webhook else settings()
     if config.telegram_webhook_url and not config.telegram_bot_token:
         raise SettingsError("--webhook is for Telegram: set TELEGRAM_BOT_TOKEN too")
+    config.require_channel()
+    open_database(config.database_url).dispose()  # one line, and no empty file, if it is not there
     app = OutreachApp(config)
     asyncio.run(app.run_until_signalled())
 
@@ -130,7 +132,7 @@ def coop_list() -> None:
 def coop_link(code: str, bot_username: str | None) -> None:
     """Print the Telegram link (for a QR poster) that enrols members into a cooperative."""
     config = settings()
-    with session_factory(create_db_engine(config.database_url))() as session:
+    with sessions()() as session:
         found = by_public_code(session, code)
         if found is None:
             raise LookupError(f"no cooperative has the code {code!r}; see `outreach coop list`")
