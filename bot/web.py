@@ -28,6 +28,9 @@ log = logging.getLogger(__name__)
 TELEGRAM_PATH = "/webhooks/telegram"
 ZALO_BOT_PATH = "/webhooks/zalo-bot"
 ZALO_OA_PATH = "/webhooks/zalo-oa"
+# The most a webhook request may carry: an update or an event is a few kilobytes. Anything
+# bigger is refused before it is read whole (the README's nginx block sets the same limit).
+MAX_BODY = 1024 * 1024
 
 
 class Webhooks:
@@ -84,12 +87,18 @@ class Webhooks:
         return JSONResponse({"message": "Success"})
 
     async def zalo_oa_event(self, request: Request) -> JSONResponse:
-        """Take one Zalo OA event: check its signature, answer at once, handle it after."""
-        body = await request.body()
+        """Take one Zalo OA event: check its signature and age, answer at once, handle it after."""
+        if self.zalo_oa is None:
+            log.warning(
+                "zalo OA webhook refused from %s: no Zalo OA is configured", _caller(request)
+            )
+            return JSONResponse({"message": "Forbidden"}, status_code=403)
+        body = await _json_body(request, "zalo OA")
+        if isinstance(body, JSONResponse):
+            return body
         given = request.headers.get("x-zevent-signature", "")
-        event = self.zalo_oa.verify(body, given) if self.zalo_oa is not None else None
-        if self.zalo_oa is None or event is None:
-            log.warning("zalo OA webhook refused: wrong or missing X-ZEvent-Signature")
+        event = self.zalo_oa.verify(body, given)  # logs why it refuses: signature or age
+        if event is None:
             return JSONResponse({"message": "Forbidden"}, status_code=403)
         self._later(self.zalo_oa.process(event))  # replays are ignored there
         return JSONResponse({"message": "Success"})
@@ -120,19 +129,65 @@ class Webhooks:
 
 
 async def _secret_json(request: Request, header: str, secret: str | None, platform: str) -> Any:
-    """Return a webhook's JSON body if it carries the secret, else the 403 or 400 to answer.
+    """Return a webhook's JSON body if it carries the secret, else the 403, 415, 413 or 400.
 
     `secret` is None when that channel is not configured: every request is refused.
     """
     given = request.headers.get(header, "")
-    if secret is None or not hmac.compare_digest(given, secret):
-        client = request.client.host if request.client else "?"
-        log.warning("%s webhook refused from %s: wrong or missing secret token", platform, client)
+    if secret is None or not hmac.compare_digest(given.encode(), secret.encode()):
+        log.warning(
+            "%s webhook refused from %s: wrong or missing secret token", platform, _caller(request)
+        )
         return JSONResponse({"message": "Forbidden"}, status_code=403)
+    body = await _json_body(request, platform)
+    if isinstance(body, JSONResponse):
+        return body
     try:
-        return json.loads(await request.body())
+        return json.loads(body)
     except ValueError:
         return JSONResponse({"message": "Bad Request"}, status_code=400)
+
+
+async def _json_body(request: Request, platform: str) -> bytes | JSONResponse:
+    """Read a webhook's body, or answer 415 to one not JSON and 413 to one over MAX_BODY.
+
+    A body is refused by its declared length before a byte of it is read, and one sent in
+    chunks (no length given) as soon as it passes the limit: never read whole into memory.
+    """
+    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media != "application/json":
+        log.warning(
+            "%s webhook refused from %s: content type %r, not application/json",
+            platform,
+            _caller(request),
+            media or "(none)",
+        )
+        return JSONResponse({"message": "Unsupported Media Type"}, status_code=415)
+    declared = request.headers.get("content-length", "")
+    if declared.isdigit() and int(declared) > MAX_BODY:
+        return _too_large(request, platform, f"{declared} bytes")
+    chunks, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > MAX_BODY:
+            return _too_large(request, platform, f"over {MAX_BODY} bytes sent")
+        chunks.append(chunk)
+    return b"".join(chunks)
+
+
+def _too_large(request: Request, platform: str, size: str) -> JSONResponse:
+    log.warning(
+        "%s webhook refused from %s: a body of %s, more than the %d allowed",
+        platform,
+        _caller(request),
+        size,
+        MAX_BODY,
+    )
+    return JSONResponse({"message": "Payload Too Large"}, status_code=413)
+
+
+def _caller(request: Request) -> str:
+    return request.client.host if request.client else "?"
 
 
 class _Server(uvicorn.Server):

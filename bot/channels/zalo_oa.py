@@ -19,6 +19,7 @@ import time
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
@@ -34,6 +35,7 @@ from messages.render import numbered_choices
 log = logging.getLogger(__name__)
 
 MAX_BUTTONS, MAX_TITLE = 5, 100
+MAX_EVENT_AGE = timedelta(minutes=5)  # an event signed longer ago (or ahead) is refused
 Handler = Callable[[Inbound], Awaitable[list[Reply]]]
 _CHOICE = re.compile(r"^[a-z]{2,12}\|\S{0,60}$")  # our packed button data, tapped back to us
 # Zalo answers errors with HTTP 200 and a negative code in the body.
@@ -98,16 +100,51 @@ def signature(app_id: str, body: bytes, timestamp: str, secret_key: str) -> str:
     return f"mac={mac.hexdigest()}"
 
 
-def verified_event(body: bytes, given: str, app_id: str, secret_key: str) -> dict[str, Any] | None:
-    """Return the event if its signature is right, else None."""
+def verified_event(
+    body: bytes, given: str, app_id: str, secret_key: str, *, now: datetime | None = None
+) -> dict[str, Any] | None:
+    """Return the event if its signature is right and it is fresh, else None, logging why.
+
+    The signature covers the event's `timestamp` (milliseconds), so an event cannot be
+    re-dated: with `now`, one signed more than MAX_EVENT_AGE before (or after) it is refused,
+    so that a captured event replayed days later, when no replay guard remembers it, is not
+    acted on. Without `now` only the signature is checked.
+    """
     try:
         event = json.loads(body)
     except ValueError:
-        return None
+        event = None
     if not isinstance(event, dict):
+        log.warning("zalo OA event refused: the body is not a JSON object")
         return None
-    expected = signature(app_id, body, str(event.get("timestamp", "")), secret_key)
-    return event if hmac.compare_digest(given.strip(), expected) else None
+    stamp = str(event.get("timestamp", ""))
+    expected = signature(app_id, body, stamp, secret_key)
+    if not hmac.compare_digest(given.strip().encode(), expected.encode()):
+        log.warning("zalo OA event refused: wrong or missing X-ZEvent-Signature")
+        return None
+    if now is None:
+        return event
+    signed = _signed_at(stamp)
+    if signed is None:
+        log.warning("zalo OA event refused: its timestamp %r is not milliseconds", stamp[:40])
+        return None
+    if abs(now - signed) > MAX_EVENT_AGE:
+        when = f"{now - signed} old" if signed < now else f"{signed - now} ahead"
+        log.warning(
+            "zalo OA event refused: signed at %s UTC, %s (more than %s): a replay or a "
+            "delivery too late to act on",
+            f"{signed:%Y-%m-%d %H:%M:%S}",
+            when,
+            MAX_EVENT_AGE,
+        )
+        return None
+    return event
+
+
+def _signed_at(stamp: str) -> datetime | None:
+    if not stamp.isdigit() or len(stamp) > 15:
+        return None
+    return datetime.fromtimestamp(int(stamp) / 1000, UTC)
 
 
 def to_inbound(event: dict[str, Any]) -> Inbound | None:
@@ -185,7 +222,9 @@ class ZaloOAChannel:
 
     def verify(self, body: bytes, given: str) -> dict[str, Any] | None:
         """Return the event if Zalo signed it, else None."""
-        return verified_event(body, given, self.app_id, self.secret_key)
+        # Against the app's clock, which the token keeper holds (a test's clock in tests).
+        now = self.client.tokens.clock()
+        return verified_event(body, given, self.app_id, self.secret_key, now=now)
 
     async def process(self, event: dict[str, Any]) -> None:
         """Answer one verified event; a replayed one is ignored."""

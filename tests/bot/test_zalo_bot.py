@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -203,6 +205,46 @@ async def test_webhook_mode_verifies_answers_and_ignores_replays(
         assert await zalo.deliver_webhook(update) == 200  # Zalo retries the same message
         await asyncio.sleep(0.3)
         assert len(zalo.messages("zl-3003")) == 2  # the replay was ignored
+    finally:
+        await app.stop()
+
+
+async def test_webhook_refuses_oversized_and_non_json_bodies_unhandled(
+    database_url: str, telegram: FakeTelegram, zalo: FakeZaloBot
+) -> None:
+    port = free_port()
+    app = make_app(
+        database_url,
+        telegram,
+        zalo_bot_token=zalo.token,
+        zalo_bot_api_url=zalo.base_url,
+        outreach_public_url=f"https://127.0.0.1:{port}",
+        outreach_web_port=port,
+    )
+    await app.start()
+    try:
+        secret = {"X-Bot-Api-Secret-Token": zalo.webhook()["secret_token"]}
+        url = f"http://127.0.0.1:{port}/webhooks/zalo-bot"
+        update = zalo.send_text("zl-5005", "/start")
+        body = json.dumps({"ok": True, "result": update}, ensure_ascii=False).encode()
+        padded = body + b" " * (10 * 1024 * 1024)  # still valid JSON, the same update
+        as_json = {**secret, "Content-Type": "application/json"}
+
+        async def chunks() -> AsyncIterator[bytes]:  # no Content-Length to refuse it by
+            for start in range(0, len(padded), 64 * 1024):
+                yield padded[start : start + 64 * 1024]
+
+        async with httpx.AsyncClient(timeout=10) as http:
+            declared = await http.post(url, content=padded, headers=as_json)
+            chunked = await http.post(url, content=chunks(), headers=as_json)
+            plain = await http.post(
+                url, content=body, headers={**secret, "Content-Type": "text/plain"}
+            )
+        assert [declared.status_code, chunked.status_code, plain.status_code] == [413, 413, 415]
+        await asyncio.sleep(0.3)
+        assert zalo.messages("zl-5005") == []  # none of them was acted on
+        assert await zalo.deliver_webhook(update) == 200  # the same update, as Zalo sends it
+        assert "Chào anh/chị" in (await zalo.next_message("zl-5005"))["text"]
     finally:
         await app.stop()
 

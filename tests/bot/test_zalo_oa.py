@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import asyncio
+import json
+import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 from zoneinfo import ZoneInfo
 
+import httpx
 import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -20,6 +23,7 @@ from bot.channels.zalo_oa_tokens import Pair, save_pair
 from bot.settings import load_settings
 from bot.simulator import FakeTelegram
 from bot.simulator.zalo_oa_api import FakeZaloOA
+from bot.simulator.zalo_oa_state import sign
 from bot.web import ZALO_OA_PATH
 from db.audience import Audience
 from db.broadcasts import create_broadcast
@@ -222,6 +226,69 @@ async def test_forged_and_replayed_events_are_not_acted_on(
     assert await oa.post_event(event) == 200  # a replay: accepted, not answered again
     await asyncio.sleep(0.3)
     assert len(oa.messages("881003")) == answered
+
+
+def follow_event(oa: FakeZaloOA, user: str, signed_at: datetime) -> dict[str, Any]:
+    """A follow event as Zalo posts it, dated `signed_at` (the signature covers the date)."""
+    return {
+        "app_id": oa.app_id,
+        "user_id_by_app": oa.user_id_by_app(user),
+        "event_name": "follow",
+        "timestamp": str(int(signed_at.timestamp() * 1000)),
+        "oa_id": oa.oa_id,
+        "source": "oa_profile",
+        "follower": {"id": user},
+    }
+
+
+async def test_a_correctly_signed_old_event_is_refused_and_not_acted_on(
+    running: Callable[..., Awaitable[OutreachApp]],
+    oa: FakeZaloOA,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    await running()
+    oa.touch("881020").followed = True
+    with caplog.at_level(logging.WARNING, logger="bot.channels.zalo_oa"):
+        old = follow_event(oa, "881020", clock() - timedelta(days=3))  # captured, replayed
+        assert await oa.post_event(old) == 403
+        ahead = follow_event(oa, "881020", clock() + timedelta(minutes=6))
+        assert await oa.post_event(ahead) == 403
+    refused = [r.getMessage() for r in caplog.records if "refused" in r.getMessage()]
+    assert len(refused) == 2 and "3 days, 0:00:00 old (more than 0:05:00)" in refused[0]
+    assert "0:06:00 ahead" in refused[1]
+    await asyncio.sleep(0.3)
+    assert oa.messages("881020") == []  # the member got no reply: nothing was acted on
+
+    late = follow_event(oa, "881020", clock() - timedelta(minutes=4))  # slow, but in time
+    assert await oa.post_event(late) == 200
+    await reply_to(oa, "881020", "Anh/chị có đồng ý không?")
+    assert await oa.follow("881021") == 200  # and one sent now, as ever
+    await reply_to(oa, "881021", "Anh/chị có đồng ý không?")
+
+
+async def test_oversized_and_non_json_events_are_refused_unread(
+    running: Callable[..., Awaitable[OutreachApp]], oa: FakeZaloOA
+) -> None:
+    app = await running()
+    assert app.web is not None
+    oa.touch("881022").followed = True
+    event = follow_event(oa, "881022", datetime.fromtimestamp(oa.clock(), UTC))
+    text = json.dumps(event) + " " * (10 * 1024 * 1024)  # valid JSON, correctly signed
+    signed = {"X-ZEvent-Signature": sign(oa.app_id, text, event["timestamp"], oa.oa_secret)}
+    small = json.dumps(event)
+    small_signed = {"X-ZEvent-Signature": sign(oa.app_id, small, event["timestamp"], oa.oa_secret)}
+    url = f"http://127.0.0.1:{app.web.port}{ZALO_OA_PATH}"
+    async with httpx.AsyncClient(timeout=10) as http:
+        big = await http.post(
+            url, content=text.encode(), headers={**signed, "Content-Type": "application/json"}
+        )
+        plain = await http.post(
+            url, content=small.encode(), headers={**small_signed, "Content-Type": "text/plain"}
+        )
+    assert (big.status_code, plain.status_code) == (413, 415)
+    await asyncio.sleep(0.3)
+    assert oa.messages("881022") == []
 
 
 async def test_outside_window_and_the_zns_fallback(
