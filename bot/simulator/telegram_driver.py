@@ -18,6 +18,14 @@ GROUP_MEMBER_ID = 777_000_001
 class TelegramDriver(TelegramState):
     """The test's side of the fake Telegram: users who write and press, and waiting helpers."""
 
+    def continue_message_ids(self) -> None:
+        """Number chats' messages on from the wall clock instead of from 1.
+
+        For a bot that keeps its database from an earlier run of the fake (the demo's
+        `--keep`): the message ids it stored then are never given to other messages now.
+        """
+        self._message_id_base = max(self._message_id_base, time.time_ns() // 1_000_000)
+
     # --- acting as users -------------------------------------------------------------------
     def _user_message(
         self, chat_id: int, first_name: str | None, username: str | None, content: dict

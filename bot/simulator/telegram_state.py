@@ -8,6 +8,7 @@ drive a conversation through ``TelegramDriver`` (``telegram_driver``) on top of 
 from __future__ import annotations
 
 import itertools
+import time
 from collections import Counter, deque
 from collections.abc import Callable
 from typing import Any
@@ -52,7 +53,10 @@ class TelegramState(LoggedCalls):
         self._users: dict[int, dict] = {}
         self._next_message_id: dict[int, int] = {}
         self._updates: deque[dict] = deque()
-        self._update_ids = itertools.count(10_000_001)
+        # Large and from the wall clock, as Telegram's own are large: a fake started again
+        # (`outreach demo --keep` a second time) never reuses an id a database has seen.
+        self._update_ids = itertools.count(time.time_ns() // 1_000_000)
+        self._message_id_base = 0  # a chat's first message is 1, as in a new private chat
         self._query_ids = itertools.count(4_263_100_000_000_000_001, 7)
         self._file_ids = itertools.count(1)
         self._open_queries: set[str] = set()
@@ -113,7 +117,7 @@ class TelegramState(LoggedCalls):
 
     def next_message_id(self, chat_id: int) -> int:
         # One counter per chat, shared by the user's and the bot's messages, as in private chats.
-        message_id = self._next_message_id.get(chat_id, 0) + 1
+        message_id = self._next_message_id.get(chat_id, self._message_id_base) + 1
         self._next_message_id[chat_id] = message_id
         return message_id
 
