@@ -10,6 +10,7 @@ import logging
 import signal
 import time
 from collections.abc import Awaitable, Callable
+from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
 from urllib.parse import urlsplit
 
@@ -26,7 +27,7 @@ from bot.channels.zalo_oa import ZaloOAChannel, ZaloOAClient, ZaloOASender
 from bot.channels.zalo_oa_rules import ZaloOAGate, ZaloRules, ZnsTemplate
 from bot.channels.zalo_oa_tokens import TokenKeeper, ZaloOAuth
 from bot.conversation.events import Inbound, Reply
-from bot.conversation.member import MemberConversation
+from bot.conversation.member import MemberConversation, mark_missed
 from bot.conversation.staff import StaffConversation, StaffPolicy
 from bot.conversation.staff import wants as staff_wants
 from bot.dispatcher import Dispatcher, DispatchPolicy, Route
@@ -182,8 +183,13 @@ class OutreachApp:
         self.routes = routes
         takeover = timedelta(seconds=settings.outreach_takeover_seconds)
         self.dispatcher = Dispatcher(
-            self.sessions, routes, clock=clock, policy=policy or DispatchPolicy(lease=takeover)
+            self.sessions,
+            routes,
+            clock=clock,
+            policy=policy or DispatchPolicy(lease=takeover),
+            alert=self.alert_admins,
         )
+        self.turns = ThreadPoolExecutor(32, thread_name_prefix="turn")  # members' turns
         self.scheduler = Scheduler(
             self.sessions,
             clock=clock,
@@ -198,10 +204,10 @@ class OutreachApp:
 
     def _limiter(self, channel: Channel, rate: float) -> ChannelLimiter:
         """Build a channel's limiter; on PostgreSQL its rate is shared by every instance."""
-        limiter = ChannelLimiter(rate)
+        limiter = ChannelLimiter(rate, self.settings.outreach_chat_interval)
         if is_postgresql(self.engine):
-            burst = limiter.bucket.capacity
-            limiter.shared = SharedRate(self.engine, channel.value, rate, burst)
+            bucket = limiter.bucket  # the paced rate, a few milliseconds' tolerance
+            limiter.shared = SharedRate(self.engine, channel.value, bucket.rate, bucket.capacity)
         return limiter
 
     def _telegram(self, token: str) -> tuple[TelegramChannel, Route]:
@@ -254,6 +260,7 @@ class OutreachApp:
         ):
             if adapter is not None:
                 adapter.replied = self.monitor.replied(channel)
+                adapter.missed = self.missed
         webhooks = Webhooks(
             self.zalo_bot,
             webhook_secret(settings.zalo_bot_token),  # told to Zalo with setWebhook at start
@@ -306,9 +313,14 @@ class OutreachApp:
             return self.conversation.handle(session, event, self.clock())
 
     async def handle_event(self, event: Inbound) -> list[Reply]:
-        """Handle one event off the event loop (database calls block); notices go out here."""
+        """Handle one event off the event loop (database calls block); notices go out here.
+
+        Members' turns have threads of their own, so that slow turns (an officer's report)
+        never hold up the dispatcher's database work, nor more than their own chat.
+        """
         self.monitor.updates.labels(event.channel.value).inc()
-        replies = await asyncio.to_thread(self.handle_now, event)
+        loop = asyncio.get_running_loop()
+        replies = await loop.run_in_executor(self.turns, self.handle_now, event)
         mine: list[Reply] = []
         notices: list[Reply] = []
         for reply in replies:
@@ -318,6 +330,22 @@ class OutreachApp:
             (notices if reply.chat is not None and not here else mine).append(reply)
         await self.notify(notices)
         return mine
+
+    async def missed(self, event: Inbound) -> None:
+        """Note that a member's replies did not all arrive: their next message asks again."""
+
+        def mark() -> bool:
+            with self.sessions.begin() as session:
+                return mark_missed(session, event.channel, event.chat_id)
+
+        loop = asyncio.get_running_loop()
+        if await loop.run_in_executor(self.turns, mark):
+            log.warning(
+                "a reply to %s:%s was not delivered; the question is asked again at the "
+                "member's next message",
+                event.channel,
+                event.chat_id,
+            )
 
     async def notify(self, notices: list[Reply]) -> None:
         """Send notices to officers, who are reached on Telegram; a failure is only logged."""
@@ -384,6 +412,8 @@ class OutreachApp:
             await channel.stop()
         for route in self.routes.values():
             await route.sender.close()
+        self.turns.shutdown(wait=True)
+        self.turns = ThreadPoolExecutor(32, thread_name_prefix="turn")  # for a start again
         self.engine.dispose()
         log.info("bot stopped")
 

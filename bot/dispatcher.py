@@ -9,7 +9,7 @@ import os
 import socket
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Protocol
@@ -20,11 +20,11 @@ from sqlalchemy.orm import Session, sessionmaker
 from bot.channels.base import FailureKind, Prepared, Sender, SendFailure
 from bot.conversation.feedback import reaction_buttons
 from bot.ratelimit import ChannelLimiter
-from bot.shared_rate import SharedRate
 from db import broadcasts, outbox
 from db.engine import is_postgresql
 from db.models import Broadcast, Channel, DeliveryStatus, SubscriberStatus
 from db.outbox import Claimed, Outcome
+from messages import operations as say_ops
 from messages.render import (
     Compiled,
     TemplateProblem,
@@ -129,6 +129,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         policy: DispatchPolicy | None = None,
         monotonic: Callable[[], float] = time.monotonic,
+        alert: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self.sessions, self.routes = sessions, dict(routes)
         self.clock, self.monotonic = clock, monotonic
@@ -143,12 +144,16 @@ class Dispatcher:
         self.tallies = Tallies()
         self.last_turn = monotonic()  # for /healthz: a dispatcher that stops turning is stuck
         self._channel_of: dict[int, Channel] = {}  # the batch in hand, for the tallies
+        self.alert = alert  # tells the admins what they must fix (a refused token)
+        self.refused: dict[Channel, str] = {}  # channels whose credentials are refused now
+        self._alerts: set[asyncio.Future[None]] = set()
+        self._ahead: asyncio.Future[list[Claimed]] | None = None  # the next batch, claimed
 
     @property
     def batch_size(self) -> int:
         """Claim about `batch_seconds` of sending at all channels' rates together."""
         rate = sum(route.limiter.bucket.rate for route in self.routes.values())
-        return max(1, min(500, int(rate * self.policy.batch_seconds)))
+        return max(1, min(2000, int(rate * self.policy.batch_seconds)))
 
     async def run(self, stopping: asyncio.Event) -> None:
         """Tick until told to stop; a failing tick is logged and retried, never fatal."""
@@ -160,6 +165,8 @@ class Dispatcher:
             except Exception:
                 log.exception("dispatcher tick failed; retrying shortly")
                 done = 0
+            if stopping.is_set():
+                await self.release_ahead()
             if not done:
                 try:
                     await self.settle_shared()
@@ -169,12 +176,34 @@ class Dispatcher:
                     await asyncio.wait_for(stopping.wait(), self.policy.idle_seconds)
 
     async def tick(self) -> int:
-        """Do one round of housekeeping, claim one batch and send it; return how many."""
-        claimed = await asyncio.to_thread(self._claim)
+        """Do one round of housekeeping, claim one batch and send it; return how many.
+
+        The next batch is claimed while this one sends, so that the platform's rate is used
+        without a pause between batches.
+        """
+        ahead, self._ahead = self._ahead, None
+        claimed = await ahead if ahead is not None else []
+        if not claimed:  # decided on a fresh look, after this batch's outcomes are written
+            claimed = await asyncio.to_thread(self._claim)
         if not claimed:
             return 0
-        await self._send_all(claimed)
+        if not self._stopping.is_set():
+            self._ahead = asyncio.ensure_future(asyncio.to_thread(self._claim))
+        try:
+            await self._send_all(claimed)
+        except BaseException:
+            await self.release_ahead()
+            raise
         return len(claimed)
+
+    async def release_ahead(self) -> None:
+        """Give back a batch claimed ahead and not sent (on stopping): no attempt spent."""
+        ahead, self._ahead = self._ahead, None
+        if ahead is None:
+            return
+        claimed = await ahead
+        if claimed:
+            await asyncio.to_thread(self._record, [self._hand_back(item) for item in claimed])
 
     def _claim(self) -> list[Claimed]:
         now = self.clock()
@@ -293,32 +322,35 @@ class Dispatcher:
         """Send one channel's share of a batch at its bucket's pace."""
         slots = asyncio.Semaphore(self.policy.concurrency)
         tasks: list[asyncio.Task[None]] = []
-        prepaid = 0
-        # Tokens are taken a quarter second's worth at a time: at 30/s that is one wake-up
-        # for seven messages instead of one each (each wake-up costs about 1 ms of CPU), and
-        # still 30 a second on average, within Telegram's limit.
-        chunk = max(1, int(route.limiter.bucket.burst))
-        for index, item in enumerate(claimed):
+        for item in claimed:
             stopping = self._stopping.is_set()
             ready = self._hand_back(item) if stopping else self._ready(route, item)
-            if not isinstance(ready, Outcome) and not prepaid:
-                prepaid = min(chunk, len(claimed) - index)
-                held = await self._take(route, prepaid)
+            if not isinstance(ready, Outcome):
+                # Each send waits for its own slot: evenly paced, never a chunk at once,
+                # since the platform counts any one second, not our average.
+                held = await self._take(route)
                 if held is not None:
-                    ready, prepaid = self._hand_back(item, held), 0
+                    ready = self._hand_back(item, held)
             if isinstance(ready, Outcome):
                 done.append(ready)
                 continue
-            prepaid -= 1
             if self._record_due(done):
                 await self._flush(done)
             await slots.acquire()
+            await self._room(route.limiter)
             now = self.monotonic()
             route.limiter.sent(item.chat_id, now)
+            route.limiter.in_flight.start(ready.parts)
             if ready.parts > 1:  # a long text goes as several messages: each counts
                 route.limiter.force(now, ready.parts - 1)
-            tasks.append(asyncio.create_task(self._send_one(route, item, ready, slots, done)))
+            sending = self._send_one(route, item, ready, slots, done, now)
+            tasks.append(asyncio.create_task(sending))
         await asyncio.gather(*tasks)
+
+    async def _room(self, limiter: ChannelLimiter) -> None:
+        """Wait until fewer sends than the cap are under way or answered in the last second."""
+        while (wait := limiter.in_flight.wait(self.monotonic())) > 0:
+            await asyncio.sleep(wait)
 
     def _record_due(self, done: list[Outcome]) -> bool:
         """Tell whether enough outcomes, or enough time, have built up to write them."""
@@ -336,37 +368,52 @@ class Dispatcher:
             error=reason,
         )
 
-    async def _take(self, route: Route, tokens: int) -> float | None:
-        """Wait for the bucket to give `tokens` (None); else how long to hand the rest back for.
+    async def _take(self, route: Route) -> float | None:
+        """Wait for the channel's next send slot (None); else how long to hand the rest back for.
 
         A channel paused for longer than a batch (a long 429, a Zalo OA token being renewed)
         hands its deliveries back for that long rather than holding up the other channels.
         """
-        if route.limiter.shared is not None:
-            return await self._take_shared(route.limiter.shared, tokens)
-        while (wait := route.limiter.bucket.delay(self.monotonic(), tokens)) > 0:
+        limiter = route.limiter
+        if limiter.shared is not None:
+            return await self._take_shared(limiter)
+        while (wait := limiter.bucket.delay(self.monotonic())) > 0:
             if wait > self.policy.batch_seconds:
                 return wait
             if await self._stopped_during(wait):
                 return 0.0
         return None
 
-    async def _take_shared(self, shared: SharedRate, tokens: int) -> float | None:
-        """Reserve tokens in the bucket every instance shares, and wait until they are due."""
-        wait = await asyncio.to_thread(shared.reserve, tokens)
-        if wait > self.policy.batch_seconds:
-            return wait  # reserved but unused: the instances send a little less, never more
-        if wait > 0 and await self._stopped_during(wait):
-            return 0.0
-        return None
-
     async def _stopped_during(self, seconds: float) -> bool:
-        """Wait `seconds` for the rate; tell whether a stop came meanwhile (it cuts the wait)."""
+        """Wait `seconds` for the rate; tell whether a stop came meanwhile (it cuts the wait).
+
+        The wait between two sends is a millisecond at 1000/s: a plain sleep, which costs
+        far less than waiting on the stop event; only longer waits are cut short.
+        """
+        if seconds < 0.05:
+            await asyncio.sleep(seconds)
+            return self._stopping.is_set()
         try:
             await asyncio.wait_for(self._stopping.wait(), seconds)
         except TimeoutError:
             return False
         return True
+
+    async def _take_shared(self, limiter: ChannelLimiter) -> float | None:
+        """Take a slot reserved in the bucket every instance shares, reserving more if none."""
+        assert limiter.shared is not None
+        wait = limiter.grant.take(self.monotonic(), limiter.interval)
+        if wait is None:
+            # A quarter second's slots at a time: four statements a second, evenly spaced.
+            count = max(1, int(limiter.bucket.rate * 0.25))
+            last = await asyncio.to_thread(limiter.shared.reserve_at, count)
+            limiter.grant.give(last - (count - 1) * limiter.interval, count)
+            wait = limiter.grant.take(self.monotonic(), limiter.interval) or 0.0
+        if wait > self.policy.batch_seconds:
+            return wait  # reserved but unused: the instances send a little less, never more
+        if wait > 0 and await self._stopped_during(wait):
+            return 0.0
+        return None
 
     async def settle_shared(self) -> None:
         """Write the replies and pauses noted since the last reservation (while idle)."""
@@ -405,6 +452,7 @@ class Dispatcher:
         prepared: Prepared,
         slots: asyncio.Semaphore,
         done: list[Outcome],
+        left: float,
     ) -> None:
         try:
             message_id = await route.sender.send(item.chat_id, prepared)
@@ -413,6 +461,11 @@ class Dispatcher:
             return
         finally:
             slots.release()
+            now = self.monotonic()
+            route.limiter.in_flight.end(left, now, prepared.parts)
+            route.limiter.sent(item.chat_id, now)  # the chat's second counts from the answer
+        if self.refused.pop(item.channel, None) is not None:
+            log.info("%s accepts the bot's credentials again; sending resumes", item.channel)
         sent = Outcome(
             item.delivery_id,
             DeliveryStatus.SENT,
@@ -421,6 +474,23 @@ class Dispatcher:
             via=prepared.via,
         )
         done.append(sent)
+
+    def _credentials_refused(self, channel: Channel, reason: str) -> None:
+        """Log, and tell the admins once, that a channel's token is refused; its sends wait."""
+        if channel in self.refused:
+            return
+        self.refused[channel] = reason
+        log.error(
+            "%s refused the bot's credentials (%s): check its token in the settings; "
+            "deliveries wait and are sent once it is accepted again",
+            channel,
+            reason,
+        )
+        if self.alert is not None:
+            text = say_ops.credentials_refused(channel.value, reason)
+            task = asyncio.ensure_future(self.alert(text))
+            self._alerts.add(task)
+            task.add_done_callback(self._alerts.discard)
 
     def _failed(self, route: Route, item: Claimed, failure: SendFailure) -> Outcome:
         now = self.clock()
@@ -467,6 +537,10 @@ class Dispatcher:
             case FailureKind.OUTSIDE_WINDOW:  # the platform saw it otherwise than we did
                 return Outcome(item.delivery_id, DeliveryStatus.OUTSIDE_WINDOW, error=reason)
             case FailureKind.UNAVAILABLE:  # e.g. the Zalo OA token is being renewed
+                return self._hand_back(item, failure.retry_after, reason)
+            case FailureKind.CREDENTIALS:  # no send can go: wait, spend no attempt, tell
+                route.limiter.pause(self.monotonic(), failure.retry_after)
+                self._credentials_refused(item.channel, reason)
                 return self._hand_back(item, failure.retry_after, reason)
             case FailureKind.QUOTA:
                 log.warning(

@@ -62,7 +62,7 @@ class _Live(Collector):
             "outreach_rate_limit_per_second", "Each channel's send cap", labels=["channel"]
         )
         for channel, route in sorted(app.routes.items()):
-            cap.add_metric([channel.value], route.limiter.bucket.rate)
+            cap.add_metric([channel.value], route.limiter.cap)
         yield cap
         yield from self._outbox()
         yield from self._loops()

@@ -1,89 +1,200 @@
-"""Keep each channel under its platform's limits: one token bucket and per-chat spacing.
+"""Keep each channel under its platform's limits: even pacing for the channel, spacing per chat.
 
-All arithmetic is pure (the time is passed in); the dispatcher and the conversation's
-python-telegram-bot limiter share one `ChannelLimiter`, so that member replies go first and
-bulk sends make room for them.
+Telegram states its limits as "at most N messages in any one second" for a bot and "about one
+a second" in one chat, and counts them with a sliding window. So sends are paced evenly: a
+token bucket that starts empty and can save up only a few milliseconds' worth, at a rate a
+little under the cap (the headroom absorbs the network's jitter between our clock and theirs).
+All arithmetic is pure (the time is passed in); the dispatcher and the conversations share one
+`ChannelLimiter` per channel, so that member replies go first and bulk sends make room.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+import asyncio
+import bisect
+import contextlib
+import logging
+import math
+from collections import deque
+from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
-from telegram.error import RetryAfter
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
 
 from bot.shared_rate import SharedRate
 
+log = logging.getLogger(__name__)
+
 SEND_METHODS = frozenset(
-    {"sendMessage", "sendPhoto", "sendDocument", "copyMessage", "forwardMessage"}
+    {
+        "sendMessage",
+        "sendPhoto",
+        "sendDocument",
+        "sendVoice",
+        "sendAudio",
+        "sendVideo",
+        "sendMediaGroup",
+        "copyMessage",
+        "forwardMessage",
+    }
 )
+Sleep = Callable[[float], Coroutine[Any, Any, None]]
+HEADROOM = 0.01  # pace at 99% of the cap: 10 ms a second for jitter between us and them
+TOLERANCE = 0.004  # seconds of lateness that may be caught up at once (a sleep's overshoot)
 
 
 class TokenBucket:
-    """`rate` tokens a second, at most `capacity` saved up; a pause empties it for a while."""
+    """`rate` tokens a second, at most `capacity` saved up; it starts empty, a pause empties it."""
 
     def __init__(self, rate: float, capacity: float) -> None:
         self.rate, self.capacity = rate, capacity
-        self.tokens = capacity
+        self.tokens = 0.0  # a restart must not send a second's worth at once
         self.updated: float | None = None
         self.paused_until = 0.0
 
-    @property
-    def burst(self) -> float:
-        """Return how many tokens can be taken at once."""
-        return self.capacity
-
     def _refill(self, now: float) -> None:
         if self.updated is not None:
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
+            self.tokens = min(self.capacity, self.tokens + max(0.0, now - self.updated) * self.rate)
+        self.updated = max(now, self.updated or now)
 
     def delay(self, now: float, tokens: int = 1) -> float:
         """Take `tokens` and return 0, or return how long to wait before asking again."""
         self._refill(now)
         if now < self.paused_until:
             return self.paused_until - now
-        if self.tokens >= tokens:
+        if self.tokens >= tokens - 1e-9:
             self.tokens -= tokens
             return 0.0
         return (tokens - self.tokens) / self.rate
 
-    def force(self, now: float, tokens: int = 1) -> None:
-        """Take tokens even if none are left (priority sends); bulk sends then wait longer."""
+    def force(self, now: float, tokens: int = 1) -> float:
+        """Take tokens ahead of anyone waiting; return how long until the last is due."""
         self._refill(now)
         self.tokens -= tokens
+        due = max(0.0, self.paused_until - now) + max(0.0, -self.tokens) / self.rate
+        return due
 
     def pause(self, now: float, seconds: float) -> None:
         """Send nothing for `seconds` (the platform's retry_after) and start again empty."""
         self.paused_until = max(self.paused_until, now + seconds)
-        self.tokens = 0.0
+        self.tokens = min(self.tokens, 0.0)
         self.updated = self.paused_until
 
 
+class InFlight:
+    """Count the sends that may reach the platform within one second, as the platform counts.
+
+    A request reaches the platform somewhere between leaving and its answer coming back. One
+    answered about as fast as the fastest did arrive about when it left; one answered late
+    (a partition that heals, a stalled platform) may have arrived just before its answer. So a
+    send counts from `max(left, answered - fastest)`, and one still under way counts as
+    arriving now. A send starts only while fewer than `limit` count within the last second:
+    pacing keeps the rate even, this keeps the bound when the network bunches what was even.
+    """
+
+    def __init__(self, limit: int, span: float = 1.0) -> None:
+        self.limit, self.span = max(1, limit), span
+        self.under_way = 0
+        self._arrived: list[float] = []  # when each answered send may have arrived, sorted
+        self._head = 0  # entries before it have left the second
+        self._latencies: deque[float] = deque(maxlen=256)
+        self.fastest = 0.0  # the lowest recent answer time: the network's own delay
+
+    def wait(self, now: float) -> float:
+        """Return 0 if a send may start now, else how long to wait before looking again."""
+        arrived, horizon = self._arrived, now - self.span
+        while self._head < len(arrived) and arrived[self._head] <= horizon:
+            self._head += 1
+        if self._head > 4096:  # forget what has left the second
+            del arrived[: self._head]
+            self._head = 0
+        if self.under_way + len(arrived) - self._head < self.limit:
+            return 0.0
+        if self._head < len(arrived):  # the oldest leaves the second
+            return max(0.001, arrived[self._head] - horizon)
+        return 0.01  # every place is taken by sends under way: an answer frees one
+
+    def start(self, sends: int = 1) -> None:
+        """Count sends leaving now."""
+        self.under_way += sends
+
+    def end(self, left: float, now: float, sends: int = 1) -> None:
+        """Count sends that left at `left` and are answered now (or failed: they may have come)."""
+        self.under_way = max(0, self.under_way - sends)
+        latency = now - left
+        self._latencies.append(latency)
+        if len(self._latencies) == 1 or latency < self.fastest:
+            self.fastest = latency
+        elif len(self._latencies) % 32 == 0:  # let an old fastest go
+            self.fastest = min(self._latencies)
+        arrived = max(left, now - self.fastest)
+        for _ in range(sends):
+            bisect.insort(self._arrived, arrived, lo=self._head)
+
+
+class Grant:
+    """Send slots reserved in the bucket every instance shares: `left` of them, evenly spaced."""
+
+    def __init__(self) -> None:
+        self.next_at = 0.0
+        self.left = 0
+
+    def give(self, first_at: float, count: int) -> None:
+        """Hold `count` slots, the first at `first_at` (monotonic time)."""
+        self.next_at, self.left = first_at, count
+
+    def take(self, now: float, interval: float) -> float | None:
+        """Return how long until the next slot held (None if none is left), and use it."""
+        if not self.left:
+            return None
+        due = self.next_at
+        self.next_at += interval
+        self.left -= 1
+        return max(0.0, due - now)
+
+
 class ChannelLimiter:
-    """The whole channel's bucket and the spacing of messages to one chat."""
+    """The whole channel's pace and the spacing of messages to one chat."""
 
     def __init__(
-        self, rate: float, per_chat_interval: float = 1.0, *, shared: SharedRate | None = None
+        self,
+        rate: float,
+        per_chat_interval: float = 1.05,
+        *,
+        shared: SharedRate | None = None,
+        headroom: float = HEADROOM,
     ) -> None:
-        # A quarter second's burst: a full second's worth at once would meet the platform's
-        # own bucket at its edge and draw 429s from network jitter.
-        self.bucket = TokenBucket(rate, capacity=max(1.0, rate * 0.25))
+        self.cap = rate
+        paced = rate * (1 - headroom)
+        self.bucket = TokenBucket(paced, capacity=1.0 + paced * TOLERANCE)
+        # A little over Telegram's one a second, so that jitter never puts two within one.
         self.per_chat_interval = per_chat_interval
         self.last_sent: dict[str, float] = {}
         # Several instances on PostgreSQL: the rate is theirs together (bot.shared_rate).
         self.shared = shared
+        self.grant = Grant()
+        self.in_flight = InFlight(math.floor(rate))
 
-    def force(self, now: float, tokens: int) -> None:
-        """Count sends made without waiting (replies, a long text's further parts)."""
-        self.bucket.force(now, tokens)
+    @property
+    def interval(self) -> float:
+        """Return the time between two sends at the paced rate."""
+        return 1.0 / self.bucket.rate
+
+    def force(self, now: float, tokens: int) -> float:
+        """Count sends made ahead of the bulk (replies, further parts); return when they are due."""
         if self.shared is not None:
-            self.shared.owe(tokens)
+            waits = [self.grant.take(now, self.interval) for _ in range(tokens)]
+            owed = sum(1 for wait in waits if wait is None)
+            if owed:  # nothing held here: the next reservation pays for them
+                self.shared.owe(owed)
+            return max([0.0, *(w for w in waits if w is not None)])
+        return self.bucket.force(now, tokens)
 
     def pause(self, now: float, seconds: float) -> None:
         """Send nothing for `seconds` (the platform's retry_after), here and in every instance."""
         self.bucket.pause(now, seconds)
+        self.grant.give(0.0, 0)
         if self.shared is not None:
             self.shared.pause(seconds)
 
@@ -93,23 +204,72 @@ class ChannelLimiter:
         return 0.0 if last is None else max(0.0, last + self.per_chat_interval - now)
 
     def sent(self, chat_id: str, now: float) -> None:
-        """Note a message to a chat; forget chats quiet for longer than the interval."""
-        self.last_sent[chat_id] = now
+        """Note a message to a chat at `now` (or later); forget chats quiet for long."""
+        self.last_sent[chat_id] = max(now, self.last_sent.get(chat_id, now))
         if len(self.last_sent) > 50_000:
             horizon = now - self.per_chat_interval
             self.last_sent = {c: t for c, t in self.last_sent.items() if t > horizon}
 
-    def reply(self, chat_id: str, now: float) -> None:
-        """Count a reply to a member: it goes at once, and bulk sends make room after it."""
-        self.force(now, 1)
-        self.sent(chat_id, now)
+    def reply_wait(self, chat_id: str, now: float) -> float:
+        """Book a reply to a member: its chat's turn and a channel slot ahead of bulk sends.
+
+        Return how long to wait before sending it (its chat's last message a second ago, and
+        one interval of the channel's pace at most).
+        """
+        chat = self.chat_wait(chat_id, now)
+        self.sent(chat_id, now + chat)
+        return max(chat, self.force(now, 1))
+
+    @contextlib.asynccontextmanager
+    async def replying(
+        self, chat_id: str, clock: Callable[[], float], sleep: Sleep = asyncio.sleep
+    ) -> AsyncIterator[None]:
+        """Hold a reply until its chat's turn, its slot and a place in the second; count it.
+
+        On PostgreSQL a reply takes a slot this instance holds, or reserves one in the bucket
+        every instance shares (one round trip): a reply sent unannounced would be one too
+        many in a second that the other instances fill.
+        """
+        now = clock()
+        if self.shared is not None and not self.grant.left:
+            chat = self.chat_wait(chat_id, now)
+            self.sent(chat_id, now + chat)
+            due = await asyncio.to_thread(self.shared.reserve_at, 1)
+            wait = max(now + chat, due) - clock()
+        else:
+            wait = self.reply_wait(chat_id, now)
+        if wait > 0:
+            await sleep(wait)
+        while (wait := self.in_flight.wait(clock())) > 0:
+            await sleep(wait)
+        self.in_flight.start()
+        left = clock()
+        try:
+            yield
+        finally:
+            now = clock()
+            self.in_flight.end(left, now)
+            self.sent(chat_id, now)  # the chat's second counts from the answer
 
 
 class ConversationLimiter(BaseRateLimiter[None]):
-    """python-telegram-bot limiter for conversation replies: never queued behind bulk sends."""
+    """python-telegram-bot limiter for conversation replies: paced per chat, never lost to a 429.
 
-    def __init__(self, limiter: ChannelLimiter, clock: Callable[[], float]) -> None:
+    A send refused with 429 is sent again after its retry_after, and one lost to the network
+    after a backoff, for up to `patience` seconds; the channel pauses for a 429 as it would
+    for a broadcast. What stays refused after that reaches the caller as the error.
+    """
+
+    def __init__(
+        self,
+        limiter: ChannelLimiter,
+        clock: Callable[[], float],
+        *,
+        patience: float = 600.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
         self.limiter, self.clock = limiter, clock
+        self.patience, self.sleep = patience, sleep
 
     async def initialize(self) -> None:
         """Nothing to set up."""
@@ -126,13 +286,33 @@ class ConversationLimiter(BaseRateLimiter[None]):
         data: dict[str, Any],
         rate_limit_args: None,
     ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Debit the shared bucket for a send, and pause bulk sends if Telegram says 429."""
-        if endpoint in SEND_METHODS:
-            self.limiter.reply(str(data.get("chat_id")), self.clock())
-        try:
+        """Wait for the chat's turn and a slot, send, and send again what is refused for now."""
+        if endpoint not in SEND_METHODS:
             return await callback(*args, **kwargs)
-        except RetryAfter as exc:
-            seconds = exc.retry_after
-            wait = seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds
-            self.limiter.pause(self.clock(), float(wait))
-            raise
+        chat = str(data.get("chat_id"))
+        deadline = self.clock() + self.patience
+        backoff = 1.0
+        while True:
+            try:
+                async with self.limiter.replying(chat, self.clock, self.sleep):
+                    return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                wait = retry_seconds(exc)
+                self.limiter.pause(self.clock(), wait)
+                self.limiter.sent(chat, self.clock() + wait)
+                if self.clock() + wait > deadline:
+                    raise
+            except (TimedOut, NetworkError) as exc:
+                if isinstance(exc, BadRequest):  # refused for good: a caller's matter
+                    raise
+                wait, backoff = backoff, min(backoff * 2, 30.0)
+                if self.clock() + wait > deadline:
+                    raise
+            log.info("reply to chat %s refused for now; sending again in %.1f s", chat, wait)
+            await self.sleep(wait)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Read a RetryAfter's wait in seconds (an int or a timedelta, by PTB's version)."""
+    seconds = exc.retry_after
+    return float(seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds)

@@ -61,6 +61,9 @@ class Settings(BaseSettings):
     telegram_webhook_secret: str | None = Field(default=None, repr=False)
     # How long a silent instance keeps its claims and the scheduler before another takes over.
     outreach_takeover_seconds: float = Field(default=45.0, ge=1, le=600)
+    # Seconds between two messages to one chat (replies and broadcasts): Telegram asks for
+    # about one a second in a chat and answers 429 above it; a little over, for jitter.
+    outreach_chat_interval: float = Field(default=1.05, ge=0, le=10)
     outreach_web_host: str = "127.0.0.1"
     outreach_web_port: int = 8080
     # How often the scheduler looks for due campaign sends (seconds); at most a minute.

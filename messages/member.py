@@ -108,6 +108,7 @@ SAVED = "Đã lưu thay đổi."
 PROFILE_EDIT_AREA, PROFILE_EDIT_ROLE = "Sửa địa bàn", "Sửa vai trò"
 PROFILE_EDIT_COOP, PROFILE_EDIT_TOPICS = "Sửa HTX", "Sửa chủ đề"
 PROFILE_STOP, PROFILE_RESUME, PROFILE_FORGET = "Dừng nhận tin", "Nhận tin lại", "Xoá dữ liệu"
+MISSED = "Xin lỗi, tin nhắn trước của bot chưa tới được anh/chị. Bot hỏi lại nhé:"
 SYSTEM_ERROR = "Xin lỗi, hệ thống đang bận. Anh/chị thử lại sau ít phút nhé."
 
 

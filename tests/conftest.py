@@ -109,6 +109,9 @@ def make_app(
     **overrides: object,
 ) -> OutreachApp:
     """Build the real app against the fake Telegram and the test database, on a clock."""
+    # The fake Telegram enforces no per-chat limit unless a test asks for it (FakeTelegram's
+    # per_chat_limit); those tests pass outreach_chat_interval too, the others do not wait.
+    overrides.setdefault("outreach_chat_interval", 0.0)
     settings = load_settings(
         telegram_bot_token=telegram.token,
         telegram_api_url=telegram.base_url,

@@ -17,6 +17,7 @@ class FailureKind(StrEnum):
     OUTSIDE_WINDOW = "outside_window"  # the platform's rules forbid it now (Zalo's windows)
     QUOTA = "quota"  # a paid quota is used up: try again later
     UNAVAILABLE = "unavailable"  # the channel cannot send now (authorisation): after retry_after
+    CREDENTIALS = "credentials"  # the platform refused our token: pause, tell the admins, wait
     BLOCKED = "blocked"  # the member blocked the bot or is gone: never retry
     INVALID_CHAT = "invalid_chat"  # the platform does not know the chat: never retry
     MIGRATED = "migrated"  # the chat has a new id: update it, send again

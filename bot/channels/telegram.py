@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, field, replace
+from collections.abc import Awaitable, Callable, Iterator, Sequence
+from dataclasses import replace
 from typing import Any
 
 from telegram import (
@@ -24,6 +23,7 @@ from telegram.ext import (
     Application,
     ApplicationBuilder,
     BaseRateLimiter,
+    BaseUpdateProcessor,
     CallbackQueryHandler,
     ContextTypes,
     MessageHandler,
@@ -31,6 +31,7 @@ from telegram.ext import (
 )
 
 from bot.channels.base import SeenRefs
+from bot.channels.replies import ChatTurns
 from bot.conversation.events import EventKind, Inbound, Option, Reply
 from db.models import Channel
 from messages import member as say
@@ -99,12 +100,27 @@ def keyboard(options: Sequence[Option], columns: int = 1) -> InlineKeyboardMarku
     return InlineKeyboardMarkup(rows)
 
 
-@dataclass
-class _Turn:
-    """One chat's updates taken in turn: the lock, and how many updates hold or await it."""
+class ChatOrder(BaseUpdateProcessor):
+    """Handle updates side by side, but one chat's in the order they came (PTB's hook).
 
-    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
-    users: int = 0
+    python-telegram-bot handles updates one at a time unless told otherwise: one member's slow
+    turn (an officer's report, a busy database) would hold up every other chat.
+    """
+
+    def __init__(self, max_concurrent_updates: int = 512) -> None:
+        super().__init__(max_concurrent_updates)
+        self.turns = ChatTurns()
+
+    async def do_process_update(self, update: object, coroutine: Awaitable[Any]) -> None:
+        """Run the update's handling after the same chat's earlier updates."""
+        chat = update.effective_chat if isinstance(update, Update) else None
+        await self.turns.run(chat.id if chat is not None else 0, coroutine)
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
 
 
 class TelegramChannel:
@@ -114,18 +130,20 @@ class TelegramChannel:
         self, token: str, api_url: str, handle: Handler, rate_limiter: BaseRateLimiter[Any]
     ) -> None:
         file_url = api_url.replace("/bot", "/file/bot", 1) if "/bot" in api_url else api_url
+        self.order = ChatOrder()  # polling and webhook: chats side by side, each in order
         self.application: Application = (  # type: ignore[type-arg]
             ApplicationBuilder()
             .token(token)
             .base_url(api_url)
             .base_file_url(file_url)
             .rate_limiter(rate_limiter)
+            .concurrent_updates(self.order)
             .build()
         )
         self._handle = handle
         self.replied: Callable[[float], None] | None = None  # answer times, for /metrics
+        self.missed: Callable[[Inbound], Awaitable[None]] | None = None  # a reply was lost
         self._seen = SeenRefs()  # webhook: Telegram re-sends an update it thinks was lost
-        self._chats: dict[int, _Turn] = {}  # webhook: one chat's updates in order
         self.application.add_handler(CallbackQueryHandler(self._on_update))
         self.application.add_handler(MessageHandler(filters.ALL, self._on_update))
         self.application.add_error_handler(self._on_error)
@@ -155,16 +173,7 @@ class TelegramChannel:
         update = Update.de_json(body, self.application.bot)
         if update is None or not self._seen.first_time(f"telegram:{update.update_id}"):
             return
-        chat = update.effective_chat.id if update.effective_chat else 0
-        turn = self._chats.get(chat) or self._chats.setdefault(chat, _Turn())
-        turn.users += 1
-        try:
-            async with turn.lock:
-                await self.application.process_update(update)
-        finally:
-            turn.users -= 1
-            if not turn.users:  # nobody waits on this chat: forget it
-                self._chats.pop(chat, None)
+        await self.order.do_process_update(update, self.application.process_update(update))
 
     async def stop(self) -> None:
         """Stop polling, let handlers in progress finish, and close the HTTP client."""
@@ -187,36 +196,67 @@ class TelegramChannel:
             except BadRequest as exc:  # answered already: a delivery of it to another instance
                 log.info("callback of update %s already answered: %s", update.update_id, exc)
         replies = await self._handle(event)
-        await self.send_replies(int(event.chat_id), replies, query)
-        if self.replied is not None and replies:
-            self.replied(time.monotonic() - started)
+        delivered = await self.send_replies(int(event.chat_id), replies, query, started)
+        if not delivered and self.missed is not None:
+            await self.missed(event)
 
     async def send_replies(
-        self, chat_id: int, replies: list[Reply], query: CallbackQuery | None = None
-    ) -> None:
-        """Send replies in order; an `edit` reply updates the pressed message in place."""
+        self,
+        chat_id: int,
+        replies: list[Reply],
+        query: CallbackQuery | None = None,
+        started: float | None = None,
+    ) -> bool:
+        """Send replies in order; an `edit` reply updates the pressed message in place.
+
+        Each reply is retried through the rate limiter (429s, the network); one refused for
+        good is logged and the rest still go. Return whether the member got every reply.
+        The time from `started` to the first answer is the reply latency of /metrics.
+        """
+        delivered = True
+        for reply, markup, pressed in self._plan(replies, query):
+            try:
+                if pressed is not None and reply.edit:
+                    await self._edit(pressed, reply.text, markup)
+                    continue
+                if pressed is not None:  # the keyboard pressed is spent: taken off first
+                    try:
+                        await self._edit(pressed, None, None)
+                    except TelegramError as exc:  # a stale keyboard is no reason to stay silent
+                        log.info("could not take the keyboard off a pressed message: %s", exc)
+                # To the member, or to someone else: an approver, an author.
+                await self._send(int(reply.chat or chat_id), reply, markup)
+                if started is not None and reply.chat is None and self.replied is not None:
+                    self.replied(time.monotonic() - started)  # the member has an answer
+                    started = None
+            except Forbidden as exc:
+                log.info("chat %s blocked the bot: %s", reply.chat or chat_id, exc)
+            except TelegramError as exc:
+                whom = "a staff notice to" if reply.chat is not None else "a reply to"
+                log.warning("%s chat %s not delivered: %s", whom, reply.chat or chat_id, exc)
+                delivered = delivered and reply.chat is not None
+        return delivered
+
+    def _plan(
+        self, replies: list[Reply], query: CallbackQuery | None
+    ) -> Iterator[tuple[Reply, InlineKeyboardMarkup | None, Message | None]]:
+        """Pair each reply with its keyboard and the pressed message it edits, if any."""
         pressed = query.message if query is not None else None
         if any(reply.keep for reply in replies):
             pressed = None  # a broadcast's buttons stay: its reactions and poll can change
         for reply in replies:
             markup = keyboard(reply.options, reply.columns)
-            if reply.chat is not None:  # to someone else: an approver, an author
-                try:
-                    await self._send(int(reply.chat), reply, markup)
-                except (
-                    TelegramError
-                ) as exc:  # e.g. they never opened the bot: not our member's fault
-                    log.warning("could not reach chat %s for a staff notice: %s", reply.chat, exc)
-                continue
-            if reply.edit and isinstance(pressed, Message):
-                await self._edit(pressed, reply.text, markup)
+            if reply.chat is not None:
+                yield reply, markup, None
+            elif reply.edit and isinstance(pressed, Message):
+                yield reply, markup, pressed
                 pressed = None
-                continue
-            if isinstance(pressed, Message) and pressed.reply_markup is not None:
+            elif isinstance(pressed, Message) and pressed.reply_markup is not None:
                 # The pressed keyboard is spent: removing it avoids a second, stale tap.
-                await self._edit(pressed, None, None)
+                yield reply, markup, pressed
                 pressed = None
-            await self._send(chat_id, reply, markup)
+            else:
+                yield reply, markup, None
 
     async def _send(self, chat_id: int, reply: Reply, markup: InlineKeyboardMarkup | None) -> None:
         """Send one reply: plain text, or HTML (and a photo) exactly as a broadcast goes."""

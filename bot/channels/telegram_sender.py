@@ -103,6 +103,8 @@ def classify(status: int, answer: dict[str, Any]) -> str:
     if code == 429:
         retry = float(parameters.get("retry_after", 1))
         raise SendFailure(FailureKind.RETRY_AFTER, description, retry_after=retry)
+    if code == 401:  # a revoked or wrong token: nothing can go until an operator fixes it
+        raise SendFailure(FailureKind.CREDENTIALS, description, retry_after=60.0)
     if code == 403:
         raise SendFailure(FailureKind.BLOCKED, description)
     if "migrate_to_chat_id" in parameters:

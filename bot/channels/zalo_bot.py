@@ -17,10 +17,12 @@ import time
 import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
+from functools import partial
 from typing import Any
 
 from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
 from bot.channels.http import JsonClient
+from bot.channels.replies import ChatTurns, send_reply
 from bot.conversation.events import EventKind, Inbound, Reply
 from bot.ratelimit import ChannelLimiter
 from db.models import Channel
@@ -32,6 +34,7 @@ log = logging.getLogger(__name__)
 DEFAULT_API_URL = "https://bot-api.zaloplatforms.com/bot"
 MAX_TEXT = 2000
 Handler = Callable[[Inbound], Awaitable[list[Reply]]]
+Missed = Callable[[Inbound], Awaitable[None]]  # a reply to this event could not be delivered
 
 
 def fit(text: str) -> str:
@@ -64,6 +67,8 @@ def classify(status: int, answer: dict[str, Any]) -> Any:
     description = str(answer.get("description", f"HTTP {status}"))
     if code == 429:
         raise SendFailure(FailureKind.RETRY_AFTER, description, retry_after=1.0)
+    if code == 401:  # a revoked or wrong token: nothing can go until an operator fixes it
+        raise SendFailure(FailureKind.CREDENTIALS, description, retry_after=60.0)
     if code == 403:
         raise SendFailure(FailureKind.BLOCKED, description)
     if code == 400 and "not found" in description.lower():
@@ -117,7 +122,10 @@ class ZaloBotChannel:
         self.limiter = limiter
         self._seen = SeenRefs()  # message ids already answered
         self._task: asyncio.Task[None] | None = None
+        self._turns = ChatTurns()  # one chat's updates in order, chats side by side
+        self._working: set[asyncio.Task[None]] = set()
         self.replied: Callable[[float], None] | None = None  # answer times, for /metrics
+        self.missed: Missed | None = None  # told when a reply could not be delivered
 
     async def start(self, webhook_url: str | None = None, secret: str | None = None) -> None:
         """Check the token, then register the webhook, or poll when there is no public URL."""
@@ -132,11 +140,13 @@ class ZaloBotChannel:
         self._task = asyncio.create_task(self._poll())
 
     async def stop(self) -> None:
-        """Stop polling and close connections."""
+        """Stop polling, let the updates in hand finish, and close connections."""
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await self._task
+        if self._working:
+            await asyncio.gather(*self._working, return_exceptions=True)
         await self.client.close()
 
     async def _poll(self) -> None:
@@ -150,28 +160,35 @@ class ZaloBotChannel:
                     log.warning("zalo getUpdates failed: %s; retrying in 2 s", failure)
                     await asyncio.sleep(2)
                 continue
-            if update:
-                await self.process(update)
+            if update:  # handled beside the next ones: a slow chat holds up no other
+                task = asyncio.create_task(self.process(update))
+                self._working.add(task)
+                task.add_done_callback(self._working.discard)
 
     async def process(self, update: dict[str, Any]) -> None:
         """Answer one update (from polling or a webhook); a replayed message is ignored."""
-        started = time.monotonic()
         event = to_inbound(update)
         if event is None or not self._seen.first_time(event.ref):
             return
-        try:
-            replies = await self._handle(event)
-            for reply in replies:
-                if self.limiter is not None:  # replies go first; bulk sends make room
-                    self.limiter.reply(event.chat_id, time.monotonic())
-                await self.client.call(
-                    "sendMessage", {"chat_id": event.chat_id, "text": render(reply)}
-                )
-        except SendFailure as failure:
-            log.warning("zalo reply to a member failed: %s", failure)
-            return
-        if self.replied is not None and replies:
-            self.replied(time.monotonic() - started)
+        await self._turns.run(event.chat_id, self._answer(event))
+
+    async def _answer(self, event: Inbound) -> None:
+        started: float | None = time.monotonic()
+        replies = await self._handle(event)
+        lost = False
+        for reply in replies:
+            body = {"chat_id": event.chat_id, "text": render(reply)}
+            failure = await send_reply(
+                self.limiter, event.chat_id, partial(self.client.call, "sendMessage", body)
+            )
+            if failure is None and started is not None and self.replied is not None:
+                self.replied(time.monotonic() - started)  # the member has an answer
+                started = None
+            if failure is not None:  # the rest of the turn still goes
+                log.warning("zalo reply to a member not delivered: %s", failure)
+                lost = lost or failure.kind is not FailureKind.BLOCKED
+        if lost and self.missed is not None:
+            await self.missed(event)
 
 
 class ZaloBotSender:

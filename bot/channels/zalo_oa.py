@@ -20,10 +20,12 @@ import unicodedata
 from collections.abc import Awaitable, Callable
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from typing import Any
 
 from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
 from bot.channels.http import JsonClient
+from bot.channels.replies import ChatTurns, send_reply
 from bot.channels.zalo_bot import fit
 from bot.channels.zalo_oa_tokens import TokenKeeper
 from bot.conversation.events import EventKind, Inbound, Reply
@@ -206,7 +208,9 @@ class ZaloOAChannel:
         self.client, self._handle, self.limiter = client, handle, limiter
         self.app_id, self.secret_key = app_id, secret_key
         self._seen = SeenRefs()
+        self._turns = ChatTurns()  # one chat's events in order, chats side by side
         self.replied: Callable[[float], None] | None = None  # answer times, for /metrics
+        self.missed: Callable[[Inbound], Awaitable[None]] | None = None  # a reply was lost
 
     async def start(self) -> None:
         """Check that the OA is connected and say which one."""
@@ -227,23 +231,31 @@ class ZaloOAChannel:
         return verified_event(body, given, self.app_id, self.secret_key, now=now)
 
     async def process(self, event: dict[str, Any]) -> None:
-        """Answer one verified event; a replayed one is ignored."""
-        started = time.monotonic()
+        """Answer one verified event, after the chat's earlier ones; a replayed one is ignored."""
         inbound = to_inbound(event)
         if inbound is None or not self._seen.first_time(inbound.ref):
             return
-        try:
-            replies = await self._handle(inbound)
-            for reply in replies:
-                if self.limiter is not None:  # replies go first; bulk sends make room
-                    self.limiter.reply(inbound.chat_id, time.monotonic())
-                body = {"recipient": {"user_id": inbound.chat_id}, "message": render(reply)}
-                await self.client.call("v3.0/oa/message/cs", body)
-        except SendFailure as failure:
-            log.warning("zalo OA reply to a member failed: %s", failure)
-            return
-        if self.replied is not None and replies:
-            self.replied(time.monotonic() - started)
+        await self._turns.run(inbound.chat_id, self._answer(inbound))
+
+    async def _answer(self, inbound: Inbound) -> None:
+        started: float | None = time.monotonic()
+        replies = await self._handle(inbound)
+        lost = False
+        for reply in replies:
+            body = {"recipient": {"user_id": inbound.chat_id}, "message": render(reply)}
+            failure = await send_reply(
+                self.limiter,
+                inbound.chat_id,
+                partial(self.client.call, "v3.0/oa/message/cs", body),
+            )
+            if failure is None and started is not None and self.replied is not None:
+                self.replied(time.monotonic() - started)  # the member has an answer
+                started = None
+            if failure is not None:  # the rest of the turn still goes
+                log.warning("zalo OA reply to a member not delivered: %s", failure)
+                lost = lost or failure.kind is not FailureKind.BLOCKED
+        if lost and self.missed is not None:
+            await self.missed(inbound)
 
 
 class ZaloOASender:

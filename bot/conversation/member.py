@@ -26,6 +26,7 @@ from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Optio
 from bot.conversation.staff import STAFF_ONLY
 from bot.conversation.turn import Turn
 from db import people
+from db.models import Channel
 from db.subscribers import get_subscriber
 from db.textmatch import fold
 from messages import linking as say_link
@@ -53,6 +54,7 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
     **feedback.COMMANDS,
 }
 
+MISSED_KEY = "missed"  # in conv_data: the last turn's replies did not all reach the member
 PHONE_COMMANDS = frozenset({"sdt", "phone"})
 # Buttons valid whatever step the member is in (under a profile, a broadcast, a list).
 ANYTIME = {
@@ -77,12 +79,14 @@ class MemberConversation:
         """Handle one event inside the caller's unit of work and return what to answer."""
         member = get_subscriber(session, event.channel, event.chat_id)
         turn = Turn(session, event, now, self.tz, member, self.rules)
+        missed: list[Reply] = []
         if member is not None:
             member.last_seen_at = now
             if member.consent_at is not None and event.display_name:
                 member.display_name = event.display_name
+            missed = self._missed(turn)  # before typed words are read as the options shown
             turn = replace(turn, event=self._typed_choice(member.conv_data or {}, event))
-        replies = self._route(turn)
+        replies = missed or self._route(turn)
         if turn.subscriber is not None:
             self._remember_options(turn, replies)
             if turn.subscriber.person_id is not None:  # the same person on other channels
@@ -125,6 +129,18 @@ class MemberConversation:
         if state != "idle" and member is not None:
             return self._reprompt(turn, state) or profile.feedback(turn)
         return profile.feedback(turn)
+
+    def _missed(self, turn: Turn) -> list[Reply]:
+        """Ask again a question the member never got (its delivery failed): typed text is no
+        answer to it. Commands and buttons go their way as usual."""
+        member = turn.subscriber
+        if member is None or not (member.conv_data or {}).get(MISSED_KEY):
+            return []
+        turn.update_data(**{MISSED_KEY: False})
+        if turn.event.kind is not EventKind.TEXT:
+            return []
+        again = self._reprompt(turn, member.conv_state)
+        return [Reply(say.MISSED), *again] if again else []
 
     def _choice(self, turn: Turn) -> list[Reply]:
         try:
@@ -171,6 +187,15 @@ class MemberConversation:
         shown = next((r.options for r in reversed(replies) if r.options), ())
         stored = [[o.label, o.data, list(o.aliases)] for o in shown]
         turn.update_data(options=stored)
+
+
+def mark_missed(session: Session, channel: Channel, chat_id: str) -> bool:
+    """Note that a member did not get the last turn's replies: the next message asks again."""
+    member = get_subscriber(session, channel, chat_id)
+    if member is None:
+        return False
+    member.conv_data = {**(member.conv_data or {}), MISSED_KEY: True}
+    return True
 
 
 def stored_options(data: dict[str, Any]) -> list[Option]:

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import logging
 import signal
@@ -236,6 +237,11 @@ async def _serve_until_signalled(args: argparse.Namespace) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):  # before READY: a caller may stop us at once
         loop.add_signal_handler(signum, stopping.set)
     await fake.start(args.host, args.port)
+    # Telegram counts a request when it arrives; this fake, when its loop reads it. A garbage
+    # collection pausing the loop would bunch what arrived meanwhile into a burst that was
+    # never sent, and answer it 429: the fake's own hiccup, not the sender's.
+    gc.freeze()
+    gc.disable()
     print(f"READY {fake.base_url}", flush=True)
     await stopping.wait()
     await fake.stop()

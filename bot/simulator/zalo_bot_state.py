@@ -39,7 +39,9 @@ class ZaloBotState(LoggedCalls):
         self._updates: deque[dict] = deque()
         self._sent: list[dict] = []
         self._sent_to: dict[str, list[dict]] = {}
-        self._ids = itertools.count(1)
+        # From the clock, as the platform's own ids are unique across runs: a demo kept in a
+        # file, started again, must not have its messages taken for ones already answered.
+        self._ids = itertools.count(time.time_ns() // 1_000)
         self._faults = Faults()
         self._window = SlidingWindow.per_second(rate_limit) if rate_limit else None
         self._hook: dict[str, Any] = {"url": "", "secret_token": None, "updated_at": now_ms()}

@@ -31,7 +31,6 @@ from tests.factories import add_subscribers, commune_id, wait_done
 URL = "https://bot.example.org/webhooks/telegram"
 TEXT = "Thông báo: hỗ trợ lãi suất vay vốn cho HTX nông nghiệp năm 2027"
 RATE = 30
-BURST = RATE * 0.25  # the limiter's quarter second of tokens
 
 
 def sent_texts(telegram: FakeTelegram) -> list[tuple[int, float]]:
@@ -110,7 +109,7 @@ async def test_two_instances_one_killed_every_member_once_rate_kept(
     assert counts == Counter({chat: 1 for chat in chats}), "every member got it exactly once"
     assert telegram.http_429 == 0
     times = [at for _, at in sent]  # when each left the instances (held ones too)
-    assert busiest_second(times) <= RATE + BURST + 1
+    assert busiest_second(times) <= RATE  # in any one second, as Telegram counts
     assert len(times) / (max(times) - min(times)) <= RATE * 1.05
     with sessions() as session:
         workers = Counter(

@@ -50,6 +50,7 @@ def oa_settings(database_url: str, telegram: FakeTelegram, oa: FakeZaloOA, **ext
         telegram_bot_token=telegram.token,
         telegram_api_url=telegram.base_url,
         database_url=database_url,
+        outreach_chat_interval=0.0,  # the fake OA has no per-chat limit
         outreach_admins=str(ADMIN),
         zalo_oa_app_id=oa.app_id,
         zalo_oa_app_secret=oa.app_secret,
