@@ -12,6 +12,7 @@ from db.audience import Audience
 from db.broadcasts import create_broadcast
 from db.models import Poll, PollStatus
 from messages import feedback as say
+from messages.render import check_literal
 
 ACTION = "poll"
 MIN_OPTIONS, MAX_OPTIONS = 2, 5  # a Zalo OA message carries at most five buttons
@@ -95,7 +96,7 @@ def create_poll(
     until = say.local(closes_at, tz) if closes_at is not None else None
     broadcast = create_broadcast(
         session,
-        text=say.poll_message(poll.question, options, until),
+        text=check_literal(say.poll_message(poll.question, options, until)),
         audience=audience,
         send_at=send_at or now,
         created_by=created_by,

@@ -6,6 +6,7 @@ so "Thứ Ba, 15/10/2024" and "150.000" are Vietnam's own conventions, not ours.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import date, datetime, time
 from decimal import Decimal
 from zoneinfo import ZoneInfo
@@ -56,12 +57,13 @@ def count(number: int) -> str:
 
 
 def stars(rating: int, out_of: int = 5) -> str:
-    """Draw a star rating: 4 of 5 is "★★★★☆"."""
+    """Draw a star rating: 4 of 5 is "★★★★☆" (at most ten stars, whatever is asked)."""
+    out_of = max(0, min(10, int(out_of)))
     filled = max(0, min(out_of, int(rating)))
     return "★" * filled + "☆" * (out_of - filled)
 
 
-FILTERS = {
+FILTERS: dict[str, Callable[..., str]] = {
     "ngay": weekday_date,
     "ngay_ngan": short_date,
     "gio": clock,

@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from db.models import Topic
 from messages.kinds import Kind, render_kind
-from messages.render import ENVIRONMENT, SAMPLE_SUBSCRIBER
+from messages.render import ENVIRONMENT, SAMPLE_SUBSCRIBER, check_literal
 
 SHIPPED = Path(__file__).resolve().parent / "packs"
 SLUG = r"^[a-z0-9]+(?:-[a-z0-9]+)*$"
@@ -144,10 +144,15 @@ def template_values(kind: Kind, data: dict[str, Any], today: date) -> dict[str, 
 def render_content(
     kind: Kind | str, data: dict[str, Any], *, today: date, subscriber: dict[str, Any] | None = None
 ) -> str:
-    """Render a content item as Telegram HTML; commemorations fall on their next day from today."""
+    """Render a content item as Telegram HTML; commemorations fall on their next day from today.
+
+    The HTML is checked as Telegram will read it (a TemplateProblem names the tag at fault), so
+    an item that passes when its pack is read does not fail when it is sent.
+    """
     kind = Kind(kind)
     values = template_values(kind, data, today)
-    return render_kind(kind, subscriber=subscriber or SAMPLE_SUBSCRIBER, **values)
+    subscriber = dict(subscriber or SAMPLE_SUBSCRIBER)  # each render its own copy
+    return check_literal(render_kind(kind, subscriber=subscriber, **values))
 
 
 def checksum(kind: str, title: str, data: dict[str, Any], topic: str, tags: list[str]) -> str:

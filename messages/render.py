@@ -1,75 +1,257 @@
-"""Compile and render broadcast templates: Jinja2's sandbox, strict names, escaped data."""
+"""Compile and render broadcast templates: Jinja2's sandbox, strict names, escaped data.
+
+A staff template is plain text (with the few tags every channel takes, see
+`messages.channels`) and Jinja2: its text parts become Telegram HTML when it is compiled, the
+names and fields it uses are checked, and it renders once for a sample subscriber under the
+sandbox's budget (`messages.sandbox`). Every problem, at compile or at render time, is a
+`TemplateProblem` whose message names what is wrong: an unknown field and the fields there
+are, the limit passed, the tag refused.
+"""
 
 from __future__ import annotations
 
+import html as _html
+import re
 from dataclasses import dataclass
 from typing import Any
 
-from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, meta
-from jinja2.sandbox import SandboxedEnvironment
+from jinja2 import PackageLoader, StrictUndefined, Template, TemplateError, UndefinedError, meta
+from jinja2 import nodes as jn
 from markupsafe import Markup
 
+from messages.channels import MarkupProblem, check_html, to_html
 from messages.filters import FILTERS
+from messages.sandbox import (
+    BUDGET,
+    OUTPUT_LIMIT,
+    SECONDS,
+    Budget,
+    Guards,
+    LimitedSandbox,
+    TemplateProblem,
+)
+
+__all__ = [
+    "ENVIRONMENT",
+    "FIELDS",
+    "SAMPLE_SUBSCRIBER",
+    "Compiled",
+    "TemplateProblem",
+    "check_literal",
+    "compile_text",
+    "jinja_code",
+    "literal",
+    "subscriber_context",
+]
 
 # One environment for the whole product. Autoescape turns <, >, & and quotes from data into
 # entities, which is exactly what Telegram's HTML parse mode needs.
-ENVIRONMENT = SandboxedEnvironment(
+ENVIRONMENT = LimitedSandbox(
     autoescape=True,
     undefined=StrictUndefined,
     loader=PackageLoader("messages", "templates"),
     trim_blocks=True,
     lstrip_blocks=True,
 )
-ENVIRONMENT.filters.update(FILTERS)
+ENVIRONMENT.add_filters(FILTERS)
 
+FIELDS = ("name", "commune", "province", "cooperative")
 SAMPLE_SUBSCRIBER = {
     "name": "Nguyễn Văn An",
     "commune": "Xã Mỹ Sơn",
     "province": "Tỉnh Khánh Hòa",
     "cooperative": "HTX Nông nghiệp Mỹ Sơn",
 }
-
-
-class TemplateProblem(ValueError):
-    """A template that cannot be compiled or rendered; the message says where and why."""
+SOURCE_LIMIT = 30_000  # characters of a template: more than five Telegram messages hold
+_READS = frozenset({"get", "items", "keys", "values"})  # what a template may ask a dict
+_JINJA_CODE = re.compile(r"\{\{.*?\}\}|\{%.*?%\}|\{#.*?#\}", re.DOTALL)
+_NO_ATTRIBUTE = re.compile(r"has no attribute '([^']*)'|'([^']*)' is undefined")
 
 
 @dataclass(frozen=True)
 class Compiled:
     """A template compiled once per broadcast; `personal` says if it names the recipient."""
 
-    template: Template
+    template: Template | None
     personal: bool
+    html: str = ""  # literal: the text as it is, when `template` is None
+    seconds: float = SECONDS
 
     def render(self, subscriber: dict[str, Any] | None = None) -> str:
-        """Render for one recipient (or for everyone, when the template is not personal)."""
+        """Render for one recipient (or for everyone, when the template is not personal).
+
+        Each render gets its own copy of the subscriber's values and its own budget; the
+        result is checked as Telegram HTML. Any problem is a TemplateProblem.
+        """
+        return self.render_within(Budget(self.seconds), subscriber)
+
+    def render_within(self, budget: Budget, subscriber: dict[str, Any] | None = None) -> str:
+        """Render on a budget already running (the one a check at creation started)."""
+        if self.template is None:
+            return _checked(self.html.strip())
+        context = {"subscriber": dict(subscriber or SAMPLE_SUBSCRIBER)}
+        token = BUDGET.set(budget)
         try:
-            return self.template.render(subscriber=subscriber or SAMPLE_SUBSCRIBER).strip()
+            text = _generate(self.template, context)
+        except TemplateProblem:
+            raise
+        except UndefinedError as exc:
+            raise _unknown(str(exc)) from exc
         except TemplateError as exc:
-            raise TemplateProblem(f"template error: {exc}") from exc
+            raise TemplateProblem(f"template error: {exc}", "error", detail=str(exc)) from exc
+        except (RecursionError, MemoryError) as exc:
+            raise TemplateProblem(
+                "the template nests too deep (a macro calling itself?)", "depth"
+            ) from exc
+        except (ArithmeticError, LookupError, TypeError, ValueError, AttributeError) as exc:
+            raise TemplateProblem(
+                f"template error: {type(exc).__name__}: {exc}", "error", detail=str(exc)
+            ) from exc
+        finally:
+            BUDGET.reset(token)
+        return _checked(text.strip())
 
 
-def compile_text(text: str) -> Compiled:
-    """Compile a template and check it renders for a sample subscriber."""
+def _generate(template: Template, context: dict[str, Any]) -> str:
+    """Render piece by piece, stopping as soon as the output passes OUTPUT_LIMIT."""
+    budget = BUDGET.get()
+    pieces: list[str] = []
+    size = 0
+    for piece in template.generate(context):
+        size += len(piece)
+        if size > OUTPUT_LIMIT:
+            raise TemplateProblem(
+                f"the message is longer than {OUTPUT_LIMIT:,} characters (the output limit)",
+                "output",
+                limit=OUTPUT_LIMIT,
+            )
+        if budget is not None:
+            budget.tick()
+        pieces.append(piece)
+    return "".join(pieces)
+
+
+def _checked(text: str) -> str:
     try:
-        names = meta.find_undeclared_variables(ENVIRONMENT.parse(text))
-        compiled = Compiled(ENVIRONMENT.from_string(text), personal="subscriber" in names)
+        return check_html(text)
+    except MarkupProblem as problem:
+        raise TemplateProblem(str(problem), problem.reason, **problem.details) from problem
+
+
+def compile_text(text: str, seconds: float = SECONDS) -> Compiled:
+    """Compile a staff template and check it renders for a sample subscriber.
+
+    Its text is plain: `<`, `>` and `&` are shown as typed, the allowed tags kept, others
+    refused by name; fields are checked (`unknown field 'nme'; available: name, …`).
+    Compiling and the sample render share one budget of `seconds`.
+    """
+    if len(text) > SOURCE_LIMIT:
+        raise TemplateProblem(
+            f"the template has {len(text):,} characters; at most {SOURCE_LIMIT:,}",
+            "source",
+            limit=SOURCE_LIMIT,
+        )
+    # Jinja computes constant parts while compiling ('x'|center(10**9) too): budgeted.
+    budget = Budget(seconds)
+    token = BUDGET.set(budget)
+    try:
+        tree = ENVIRONMENT.parse(text)
+        names = meta.find_undeclared_variables(tree)
+        _check_names(tree, names)
+        _to_html(tree)
+        tree = Guards().visit(tree)
+        tree.set_environment(ENVIRONMENT)
+        template = ENVIRONMENT.from_string(tree)
+        compiled = Compiled(template, personal="subscriber" in names, seconds=seconds)
+    except TemplateProblem:
+        raise
+    except MarkupProblem as problem:
+        raise TemplateProblem(str(problem), problem.reason, **problem.details) from problem
     except TemplateError as exc:
         line = getattr(exc, "lineno", None)
         where = f" (line {line})" if line else ""
-        raise TemplateProblem(f"template error{where}: {exc}") from exc
-    unknown = names - {"subscriber"}
-    if unknown:
-        raise TemplateProblem(f"template uses unknown names: {', '.join(sorted(unknown))}")
-    if not compiled.render(SAMPLE_SUBSCRIBER):
-        raise TemplateProblem("the message is empty")
+        raise TemplateProblem(
+            f"template error{where}: {exc}", "syntax", line=line, detail=str(exc)
+        ) from exc
+    except (RecursionError, SyntaxError, MemoryError) as exc:  # Python's own nesting limits
+        raise TemplateProblem("the template nests too deep", "depth") from exc
+    finally:
+        BUDGET.reset(token)
+    if not compiled.render_within(budget, SAMPLE_SUBSCRIBER):
+        raise TemplateProblem("the message is empty", "empty")
     return compiled
+
+
+def _check_names(tree: jn.Template, names: set[str]) -> None:
+    """Refuse a name or a subscriber field that is not there, saying which ones are."""
+    unknown = sorted(names - {"subscriber"})
+    if unknown:
+        raise _unknown_name(unknown[0])
+    for node in tree.find_all((jn.Getattr, jn.Getitem)):
+        assert isinstance(node, jn.Getattr | jn.Getitem)
+        if not (isinstance(node.node, jn.Name) and node.node.name == "subscriber"):
+            continue
+        if isinstance(node, jn.Getattr):
+            field = node.attr
+            if field not in FIELDS and field not in _READS:
+                raise _unknown_field(field)
+        elif isinstance(node.arg, jn.Const) and node.arg.value not in FIELDS:
+            raise _unknown_field(str(node.arg.value))
+
+
+def _unknown_field(field: str) -> TemplateProblem:
+    available = ", ".join(FIELDS)
+    return TemplateProblem(
+        f"unknown field {field!r}; available: {available}",
+        "field",
+        field=field,
+        available=available,
+    )
+
+
+def _unknown_name(name: str) -> TemplateProblem:
+    available = ", ".join(f"subscriber.{f}" for f in FIELDS)
+    return TemplateProblem(
+        f"unknown name {name!r}; available: {available}", "name", name=name, available=available
+    )
+
+
+def _unknown(message: str) -> TemplateProblem:
+    """Translate StrictUndefined's words into the fields there are."""
+    found = _NO_ATTRIBUTE.search(message)
+    if found and found[1] is not None:
+        return _unknown_field(found[1])
+    if found and found[2] is not None:
+        return _unknown_name(found[2])
+    return TemplateProblem(f"template error: {message}", "error", detail=message)
+
+
+def jinja_code(html: str) -> str:
+    """Undo HTML escaping inside {{ }}, {% %} and {# #} of a template written as HTML.
+
+    Telegram gives an officer's message as HTML, `"` written `&quot;` and `>` `&gt;`, in
+    the Jinja code too; the text around it keeps its entities.
+    """
+    return _JINJA_CODE.sub(lambda found: _html.unescape(found[0]), html)
+
+
+def _to_html(tree: jn.Template) -> None:
+    """Turn the template's own text (not its expressions) into Telegram HTML."""
+    for node in tree.find_all(jn.TemplateData):
+        node.data = to_html(node.data)
+
+
+def check_literal(html: str) -> str:
+    """Check HTML our code made (a poll, a content item) as Telegram will read it; return it.
+
+    The same checker as a template's output: the allowed tags, closed in order, entities.
+    """
+    return _checked(html)
 
 
 def literal(html: str) -> Compiled:
     """Wrap text already rendered (from content or data) so that nothing in it is evaluated."""
-    template = ENVIRONMENT.from_string("{{ html }}", globals={"html": Markup(html)})
-    return Compiled(template, personal=False)
+    return Compiled(None, personal=False, html=str(Markup(html)))
 
 
 def subscriber_context(

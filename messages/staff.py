@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from messages.sandbox import TemplateProblem
+
 NOT_STAFF = (
     "Lệnh này chỉ dành cho cán bộ Liên minh Hợp tác xã. Nếu anh/chị là cán bộ, "
     "xin nhờ quản trị viên thêm tài khoản của mình."
@@ -15,6 +17,48 @@ ASK_CONTENT = (
 )
 NEED_CONTENT = "Xin gửi nội dung tin bằng chữ, hoặc một ảnh kèm chú thích."
 BAD_TEMPLATE = "Nội dung có chỗ viết chưa đúng nên chưa dùng được: {problem}. Xin gửi lại nội dung."
+FORMATTING = "chỉ dùng chữ đậm, nghiêng, gạch chân, gạch ngang, mã, trích dẫn và đường link"
+# Why a template cannot be used, by TemplateProblem.reason; {…} from its details.
+TEMPLATE_PROBLEMS = {
+    "syntax": "lỗi cú pháp mẫu tin{line_text}: {detail}",
+    "error": "mẫu tin không điền được: {detail}",
+    "field": "không có trường “{field}”; dùng được: {available}",
+    "name": "không có tên “{name}”; dùng được: {available}",
+    "output": "tin sau khi điền dài quá {limit} ký tự",
+    "value": "mẫu tin tạo ra một đoạn chữ hay danh sách dài quá {limit} ký tự",
+    "number": "phép tính cho ra số quá lớn (quá {limit} chữ số)",
+    "work": "một phép tính trong mẫu tin tạo ra quá nhiều chữ (quá {limit} ký tự)",
+    "range": "range() quá {limit} phần tử",
+    "nesting": "vòng lặp lồng nhau quá {limit} tầng",
+    "iterations": "các vòng lặp chạy quá {limit} lần",
+    "calls": "mẫu tin gọi hàm quá {limit} lần",
+    "depth": "macro gọi lồng nhau quá sâu",
+    "time": "mẫu tin chạy quá {seconds} giây",
+    "refused": "không được dùng {what} trong tin",
+    "source": "mẫu tin dài quá {limit} ký tự",
+    "empty": "tin đang trống",
+    "tag": "thẻ {tag} không dùng được; " + FORMATTING,
+    "attribute": "thẻ {tag} không được có thuộc tính “{attribute}”",
+    "link": "đường link {tag} phải bắt đầu bằng https://",
+    "malformed": "thẻ {tag} viết chưa đúng",
+    "unclosed": "thẻ {tag} chưa được đóng",
+    "unopened": "thẻ đóng {tag} không có thẻ mở",
+    "bare": "ký tự {character} cần viết dạng HTML",
+}
+
+
+def template_problem(problem: TemplateProblem) -> str:
+    """Say in Vietnamese why a template cannot be used (the English message as a fallback)."""
+    wording = TEMPLATE_PROBLEMS.get(problem.reason)
+    details = {key: _number(value) for key, value in problem.details.items()}
+    line = problem.details.get("line")
+    details["line_text"] = f" (dòng {line})" if line else ""
+    try:
+        return wording.format(**details) if wording else str(problem)
+    except (KeyError, ValueError, IndexError):
+        return str(problem)
+
+
 TOO_LONG = (
     "Tin dài quá: sẽ thành {parts} tin nhắn Telegram (tối đa {most}). "
     "Xin rút gọn, hoặc đưa toàn văn lên trang web và gửi đường link."
@@ -130,3 +174,12 @@ STAFF_PROBLEMS = {
     "last admin": "Đây là quản trị viên cuối cùng: hãy cho người khác làm quản trị trước.",
     "is staff already": "Tài khoản này đã là cán bộ; dùng /staff doi để đổi.",
 }
+
+
+def _number(value: object) -> object:
+    """Write numbers the Vietnamese way: 20.000, 0,5."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return value
+    if isinstance(value, float):
+        return f"{value:g}".replace(".", ",")
+    return f"{value:,}".replace(",", ".")

@@ -136,7 +136,11 @@ def audience_options[F: Callable[..., Any]](func: F) -> F:
 
 
 @broadcast.command("create")
-@click.option("--text", help="The message (Jinja2: {{ subscriber.name }} works).")
+@click.option(
+    "--text",
+    help="The message, plain text (< and & as typed); <b>, <i>, <u>, <s>, <code>, <pre>, "
+    '<blockquote> and <a href="https://..."> format it; Jinja2: {{ subscriber.name }} works.',
+)
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read it here.")
 @click.option("--content", help="Send a content item (slug or id; see `outreach content list`).")
 @click.option("--photo", help="Photo URL or Telegram file id; the text becomes its caption.")

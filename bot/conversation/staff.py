@@ -35,7 +35,7 @@ from db.textmatch import fold
 from messages import staff as say
 from messages.channels import MAX_PARTS, plain, telegram_parts
 from messages.kinds import KIND_LABELS, Kind
-from messages.render import TemplateProblem, compile_text, subscriber_context
+from messages.render import TemplateProblem, compile_text, jinja_code, subscriber_context
 from messages.staff_stats import stats_text
 from schedules.when import WhenProblem, describe_when, parse_when
 
@@ -192,13 +192,15 @@ class _Turn:
         return [Reply(say.ASK_CONTENT)]
 
     def _content(self, event: Inbound) -> list[Reply]:
-        html = event.html or ""
+        # Telegram's HTML of the message: its entities are kept, its tags checked like any
+        # officer's text; inside {{ }} and {% %} it is Jinja again (Telegram wrote &quot;).
+        html = jinja_code(event.html or "")
         if not html.strip() and event.photo is None:
             return [Reply(say.NEED_CONTENT)]
         try:
             sample = compile_text(html).render(PREVIEW_AS) if html.strip() else ""
         except TemplateProblem as problem:
-            return [Reply(say.BAD_TEMPLATE.format(problem=problem))]
+            return [Reply(say.BAD_TEMPLATE.format(problem=say.template_problem(problem)))]
         parts = telegram_parts(sample, event.photo is not None)
         if parts > MAX_PARTS:
             return [Reply(say.TOO_LONG.format(parts=parts, most=MAX_PARTS))]
@@ -299,7 +301,11 @@ class _Turn:
     def _preview(self, chat: str | None = None) -> Reply:
         draft = self.staff.draft
         html = draft.get("text") or ""
-        rendered = compile_text(html).render(PREVIEW_AS) if html.strip() else ""
+        try:
+            rendered = compile_text(html).render(PREVIEW_AS) if html.strip() else ""
+        except TemplateProblem as problem:  # checked when written; said, should it fail now
+            text = say.BAD_TEMPLATE.format(problem=say.template_problem(problem))
+            return Reply(text, chat=chat)
         return Reply(rendered, html=True, photo=draft.get("photo"), chat=chat)
 
     def _submit(self, value: str) -> list[Reply]:

@@ -8,10 +8,12 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 from click.testing import CliRunner
 
+from bot.app import OutreachApp
 from bot.cli import main
 from bot.simulator import FakeTelegram
 
@@ -244,7 +246,7 @@ def test_broadcast_commands(database_url: str, tmp_path: Path) -> None:
     assert "broadcast 2: 2 recipients" in commune.stdout, commune.stderr
     for args, message in [
         (["--text", "x", "--at", "2020-01-01 07:00"], "is in the past"),
-        (["--text", "{{ subscriber.nam }}"], "template error"),
+        (["--text", "{{ subscriber.nam }}"], "unknown field 'nam'; available: name, commune"),
         (["--text", "{% if %}"], "template error"),
         (["--text", "x", "--role", "manager"], "no active subscriber matches"),
         (["--text", "x", "--commune", "my son"], "names repeat across provinces"),
@@ -286,3 +288,49 @@ def test_demo_on_zalo_shows_numbered_lists(tmp_path: Path) -> None:
     assert "1. ✅ Tôi đồng ý\n   2. Không đồng ý" in result.stdout
     assert "Gõ số từ 1 đến 5, hoặc gõ tên để chọn." in result.stdout
     assert "Đăng ký xong!" in result.stdout
+
+
+async def test_broadcast_text_is_plain_and_sent_as_typed(
+    app: OutreachApp, telegram: FakeTelegram, database_url: str, tmp_path: Path
+) -> None:
+    from sqlalchemy import select
+    from sqlalchemy.orm import Session
+
+    from db.engine import create_db_engine, session_factory
+    from db.models import Broadcast, Delivery
+    from tests.factories import add_subscribers, commune_id, wait_done
+
+    engine = create_db_engine(database_url)
+    sessions = session_factory(engine)
+    with Session(engine) as session, session.begin():
+        area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+        add_subscribers(session, [8801, 8802], area_id=area)
+    for chat in (8801, 8802):
+        telegram.add_chat(chat)
+    env = {"DATABASE_URL": database_url}
+    prices = "Giá phân bón: ure < 15.000đ/kg & DAP > 20.000đ/kg"
+    made = run("broadcast", "create", "--text", prices, env=env, cwd=tmp_path)
+    assert made.returncode == 0, made.stderr
+    with sessions() as session:
+        (broadcast,) = session.scalars(select(Broadcast))
+    await wait_done(sessions, broadcast.id)
+    for chat in (8801, 8802):
+        got = await telegram.next_message(chat, timeout=5)
+        assert got["text"] == prices  # what the member sees: no entity lost, none added
+    with sessions() as session:
+        assert [d.status.value for d in session.scalars(select(Delivery))] == ["sent", "sent"]
+    for text, problem in [
+        ("Giá <span>ure</span>", "tag <span> is not allowed; use <b>, <i>"),
+        ("<b>Giá ure", "tag <b> is not closed"),
+        ("{{ 9 ** (9 ** 9) }}", "a number of more than 4,000 digits"),
+        ("{{ 'x' * 200000000 }}", "longer than 50,000 characters or items (the output limit)"),
+        (
+            "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}",
+            "range() of 100,000 items; at most 1,000",
+        ),
+    ]:
+        started = time.monotonic()
+        refused = run("broadcast", "create", "--text", text, env=env, cwd=tmp_path)
+        assert refused.returncode == 2 and problem in refused.stderr, (text, refused.stderr)
+        assert time.monotonic() - started < 3
+    engine.dispose()

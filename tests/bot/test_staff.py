@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import time
 
 import pytest
 from sqlalchemy import select
@@ -238,3 +239,48 @@ async def test_an_approver_who_never_opened_the_bot_does_not_stop_the_others(
     await editor.tap("Gửi ngay", "đã gửi để duyệt")
     await approver.expect("chờ duyệt")
     assert not any("hệ thống đang bận" in (m.get("text") or "") for m in telegram.messages(EDITOR))
+
+
+async def test_hostile_templates_are_refused_in_vietnamese_at_once_and_poison_nothing(
+    running: OutreachApp,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+) -> None:
+    set_up(sessions, telegram, clock)
+    editor = Chat(telegram, EDITOR)
+    await editor.say("/new", "loại tin nào")
+    await editor.tap("Thông báo chung", "Gửi nội dung tin")
+    nested = "{% for a in range(100000) %}{% for b in range(100000) %}x{% endfor %}{% endfor %}"
+    for text, said in [
+        ("{% set _ = subscriber.clear() %}Họp HTX", "không có trường “clear”; dùng được: name"),
+        ("{% set s = subscriber %}{% set _ = s.clear() %}Họp HTX", "mẫu tin không điền được"),
+        (nested, "range() quá 1.000 phần tử"),
+        ("{{ 9 ** (9 ** 9) }}", "phép tính cho ra số quá lớn (quá 4.000 chữ số)"),
+        ("{{ 'x' * 200000000 }}", "dài quá 50.000 ký tự"),
+        ("Họp {{ subscriber.nme }}", "không có trường “nme”; dùng được: name, commune"),
+    ]:
+        started = time.monotonic()
+        answer = await editor.say(text, "Nội dung có chỗ viết chưa đúng")
+        assert said in answer["text"], answer["text"]
+        assert time.monotonic() - started < 3
+    # What the officer typed is plain text, "<span>" too; their bold stays bold.
+    typed = "Họp HTX, {{ subscriber.name }} nhé: <span>lãi suất</span> < 7% & phí > 0"
+    editor.telegram.send_text(EDITOR, typed, entities=[{"type": "bold", "offset": 0, "length": 7}])
+    await editor.expect("Tin sẽ gửi đến bà con Xã Mỹ Sơn")
+    await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
+    editor.press("Tất cả")
+    preview = await editor.expect("Họp HTX, Nguyễn Văn An nhé: <span>lãi suất</span> < 7% & phí")
+    assert {"type": "bold", "offset": 0, "length": 7} in preview.get("entities", [])
+    await editor.expect("Xem trước")
+    await editor.tap("Gửi ngay", "Đã lên lịch tin #")
+    with sessions() as session:
+        (sent,) = session.scalars(select(Broadcast))
+    await wait_done(sessions, sent.id, clock=clock)
+    for member in MY_SON:  # the previews emptied nobody: each is named
+        got = await Chat(telegram, member).expect("Họp HTX, ")
+        shown = f"Họp HTX, Thành viên {member} nhé: <span>lãi suất</span> < 7% & phí > 0"
+        assert got["text"] == shown
+    with sessions() as session:
+        outcomes = [d.status.value for d in session.scalars(select(Delivery))]
+    assert outcomes == ["sent", "sent"]
