@@ -134,11 +134,20 @@ NO_NAME = "Thành viên #{id}"
 
 
 def gist(text: str, templated: bool = False, length: int = 60) -> str:
-    """Give the start of a message as a member reads it: rendered, without markup, shortened."""
+    """Give the start of a broadcast (HTML) as a member reads it: rendered, without markup."""
     if templated:  # if it cannot render, it is shown as written
         with contextlib.suppress(TemplateProblem):
             text = compile_text(text).render(SAMPLE_MEMBER)
-    words = " ".join(plain(text).split())
+    return shorten(plain(text), length)
+
+
+def shorten(text: str, length: int = 60) -> str:
+    """Give the start of a plain text (what a member typed) exactly as written, on one line.
+
+    Nothing is read as markup: "lãi suất <5% hay >7%? giá 5 &lt; 7" stays as it is; where
+    it goes into HTML, the caller escapes it.
+    """
+    words = " ".join(text.split())
     return words if len(words) <= length else words[: length - 1].rstrip() + "…"
 
 
@@ -152,7 +161,7 @@ def reply_message(text: str, written_at: datetime, about: str, tz: ZoneInfo) -> 
     return REPLY.format(
         text=html.escape(text.strip(), quote=False),
         when=local(written_at, tz),
-        gist=html.escape(gist(about, length=80), quote=False),
+        gist=html.escape(shorten(about, length=80), quote=False),
     )
 
 

@@ -90,7 +90,7 @@ def _line(session: Session, item: Feedback, known: Rules) -> str:
         _area(session, item),
         _name(session, item),
         f"re #{item.broadcast_id}" if item.broadcast_id else "",
-        say.gist(item.text) or "(photo)",
+        say.shorten(item.text) or "(photo)",  # the member's words as typed
     ]
     return "\t".join(fields)
 

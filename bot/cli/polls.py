@@ -96,7 +96,7 @@ def poll_list(limit: int) -> None:
             click.echo(
                 f"{found.id}\t{'open' if votes.is_open(found, now) else 'closed'}\t"
                 f"{found.created_at.astimezone(tz):{TIME}}\t{closes}\t"
-                f"{answers.get(found.id, 0)}\t{say.gist(found.question)}"
+                f"{answers.get(found.id, 0)}\t{say.shorten(found.question)}"
             )
 
 

@@ -109,7 +109,7 @@ def notices(turn: Turn, item: Feedback) -> list[Reply]:
         flags=", ".join(rules.label(flag) for flag in item.flags),
         member=member.display_name or say.NO_NAME.format(id=member.id),
         place=place(member.area) or say.UNKNOWN_PLACE,
-        text=say.gist(item.text, length=300),
+        text=say.shorten(item.text, length=300),  # plain text: as the member typed it
     )
     officers = store.area_officers(turn.session, member.area)
     log.warning("feedback %s flagged %s; telling %s officers", item.id, item.flags, len(officers))

@@ -113,7 +113,7 @@ class Inbox:
             place=place(member.area if member else None) or say.UNKNOWN_PLACE,
             about=say.INBOX_ABOUT.format(broadcast=item.broadcast_id) if item.broadcast_id else "",
             status=status,
-            gist=say.gist(item.text, length=100) or "(ảnh)",
+            gist=say.shorten(item.text, length=100) or "(ảnh)",  # as typed: plain text
         )
 
     def _reply_line(self, reply: FeedbackReply) -> str:

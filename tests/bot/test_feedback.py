@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 from datetime import timedelta
+from pathlib import Path
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
@@ -31,6 +32,7 @@ from db.models import (
     StaffRole,
 )
 from db.polls import results
+from tests.bot.test_cli import run
 from tests.chat import Chat
 from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
 
@@ -300,3 +302,44 @@ async def test_report_in_the_chat(
     officer.send("/report 2026")
     await officer.expect_caption("từ 01/11/2025 đến 31/10/2026")
     await officer.say("/report hôm qua", "Gõ /report để lấy báo cáo")
+
+
+async def test_a_members_own_words_reach_officers_exactly_as_typed(
+    running: OutreachApp,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    set_up(sessions, telegram, clock)
+    member, officer = Chat(telegram, MY_SON[0]), Chat(telegram, OFFICER)
+    words = "lãi suất <5% hay >7%? giá 5 &lt; 7"
+    await member.say(f"Nghe đồn {words}", "Cảm ơn anh/chị")  # "nghe đồn": flagged
+    notice = await officer.expect("cần chú ý ngay")
+    assert f"“Nghe đồn {words}”" in notice["text"]
+    with sessions() as session:
+        (item,) = session.scalars(select(Feedback))
+        assert item.flagged and item.text == f"Nghe đồn {words}"
+    listed = await officer.say("/inbox", "Phản ánh đang chờ (1)")
+    assert f"“Nghe đồn {words}”" in listed["text"]
+    shown = await officer.say(f"/inbox {item.id}", "Trạng thái: chờ xử lý")
+    assert f"“Nghe đồn {words}”" in shown["text"]
+    await officer.tap("Trả lời", "Gõ câu trả lời")
+    await officer.say("Lãi suất vẫn 6% <không đổi> & không phí", "Đã gửi trả lời")
+    with sessions() as session:
+        reply_id = session.scalar(select(Broadcast.id).where(Broadcast.kind == "reply"))
+    assert reply_id is not None
+    await wait_done(sessions, reply_id, clock=clock)
+    answer = await member.expect("Liên minh Hợp tác xã trả lời")  # HTML: escaped, as typed
+    assert "Lãi suất vẫn 6% <không đổi> & không phí" in answer["text"]
+    assert f"“Nghe đồn {words}”" in answer["text"]
+
+    listed_cli = run("feedback", "list", env={"DATABASE_URL": database_url}, cwd=tmp_path)
+    assert listed_cli.returncode == 0, listed_cli.stderr
+    assert f"Nghe đồn {words}" in listed_cli.stdout
+    shown_cli = run(
+        "feedback", "show", str(item.id), env={"DATABASE_URL": database_url}, cwd=tmp_path
+    )
+    assert f"text:\nNghe đồn {words}\n" in shown_cli.stdout
+    assert f"“Nghe đồn {words}”" in shown_cli.stdout  # in the reply's line too
