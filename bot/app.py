@@ -12,14 +12,16 @@ import time
 from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta
+from functools import partial
 from urllib.parse import urlsplit
 
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session, sessionmaker
-from telegram.error import TelegramError
+from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
+from bot.channels.base import FailureKind, SendFailure
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_sender import TelegramSender
 from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotClient, ZaloBotSender
@@ -113,6 +115,18 @@ def seed_admins(session: Session, admins: tuple[int, ...], now: datetime) -> Non
             staff.role, staff.area_id = StaffRole.ADMIN, None
 
 
+def unreachable(exc: Exception) -> bool:
+    """Tell whether an error means the platform could not be reached (worth trying again)."""
+    if isinstance(exc, SendFailure):
+        return exc.kind in (FailureKind.TRANSIENT, FailureKind.UNAVAILABLE)
+    return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
+
+
+def first_line(exc: Exception) -> str:
+    """Return the first line of an error's message (a driver's can run to many)."""
+    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
+
+
 def webhook_secret(token: str | None) -> str:
     """Derive the secret a platform sends back with each update from the bot token.
 
@@ -187,7 +201,7 @@ class OutreachApp:
             routes,
             clock=clock,
             policy=policy or DispatchPolicy(lease=takeover),
-            alert=self.alert_admins,
+            tell=self.tell,
         )
         self.turns = ThreadPoolExecutor(32, thread_name_prefix="turn")  # members' turns
         self.scheduler = Scheduler(
@@ -201,6 +215,7 @@ class OutreachApp:
         self.started_at = time.monotonic()
         self._stopping = asyncio.Event()
         self._dispatch_task: asyncio.Task[None] | None = None
+        self._starting: set[asyncio.Task[None]] = set()  # channels not reached yet
 
     def _limiter(self, channel: Channel, rate: float) -> ChannelLimiter:
         """Build a channel's limiter; on PostgreSQL its rate is shared by every instance."""
@@ -285,6 +300,13 @@ class OutreachApp:
         if self.zalo_oa is not None:
             probes["zalo_oa"] = self.zalo_oa.client.tokens.access_token
         return probes
+
+    async def tell(self, chat: str | None, text: str) -> None:
+        """Tell an officer (their Telegram chat) or, with no chat, the admins something to fix."""
+        if chat is None:
+            await self.alert_admins(text)
+        else:
+            await self.notify([Reply(text, chat=chat, channel=Channel.TELEGRAM)])
 
     async def alert_admins(self, text: str) -> None:
         """Tell the admins (OUTREACH_ADMINS, on Telegram) about something they must fix."""
@@ -371,6 +393,46 @@ class OutreachApp:
             return
         await channel.start(public + ZALO_BOT_PATH, self.webhooks.zalo_bot_secret)
 
+    async def _start_channel(self, name: str, start: Callable[[], Awaitable[None]]) -> None:
+        """Start a channel; if its platform cannot be reached, keep trying in the background.
+
+        The rest of the bot runs meanwhile (other channels, the web server whose /healthz
+        names the channel, the outbox, which waits), and the log says what is tried.
+        """
+        try:
+            await start()
+        except (NetworkError, SendFailure) as exc:
+            if not unreachable(exc):
+                raise
+            log.error(
+                "%s is unreachable (%s): check the network or the proxy; trying again in the "
+                "background, and /healthz reports it until it answers",
+                name,
+                first_line(exc),
+            )
+            task = asyncio.create_task(self._keep_starting(name, start))
+            self._starting.add(task)
+            task.add_done_callback(self._starting.discard)
+        except InvalidToken as exc:
+            raise SettingsError(f"{name} refused the bot token ({exc}): check it") from None
+
+    async def _keep_starting(self, name: str, start: Callable[[], Awaitable[None]]) -> None:
+        """Try starting a channel again, 2 s then doubling to a minute between tries."""
+        wait = 2.0
+        while True:
+            await asyncio.sleep(wait)
+            try:
+                await start()
+            except (NetworkError, SendFailure) as exc:
+                if not unreachable(exc):
+                    log.error("%s cannot start: %s", name, first_line(exc))
+                    return
+                wait = min(wait * 2, 60.0)
+                log.warning("%s still unreachable (%s); next try in %.0f s", name, exc, wait)
+                continue
+            log.info("%s reached: the channel is running", name)
+            return
+
     @property
     def channels(self) -> list[TelegramChannel | ZaloBotChannel | ZaloOAChannel]:
         """Return the member-facing channels that are configured."""
@@ -384,9 +446,12 @@ class OutreachApp:
         await self._start_web()  # before any webhook is registered: updates may come at once
         if self.telegram is not None:
             url = self.settings.telegram_webhook_url
-            await self.telegram.start(url, self.webhooks.telegram_secret if url else None)
+            secret = self.webhooks.telegram_secret if url else None
+            name = f"Telegram at {self.settings.telegram_api_url} (TELEGRAM_API_URL)"
+            await self._start_channel(name, partial(self.telegram.start, url, secret))
         if self.zalo_bot is not None:
-            await self._start_zalo_bot(self.zalo_bot)
+            name = f"the Zalo Bot at {self.settings.zalo_bot_api_url} (ZALO_BOT_API_URL)"
+            await self._start_channel(name, partial(self._start_zalo_bot, self.zalo_bot))
         if self.zalo_oa is not None:
             await self.zalo_oa.start()
         # Everything built so far lives as long as the process: keep the garbage collector
@@ -400,6 +465,8 @@ class OutreachApp:
 
     async def stop(self) -> None:
         """Stop the channels and release database connections."""
+        for task in list(self._starting):
+            task.cancel()
         await self.scheduler.stop()
         self._stopping.set()
         if self._dispatch_task is not None:

@@ -22,9 +22,10 @@ from bot.conversation.feedback import reaction_buttons
 from bot.ratelimit import ChannelLimiter
 from db import broadcasts, outbox
 from db.engine import is_postgresql
-from db.models import Broadcast, Channel, DeliveryStatus, SubscriberStatus
+from db.models import Broadcast, Channel, DeliveryStatus, Staff, SubscriberStatus
 from db.outbox import Claimed, Outcome
 from messages import operations as say_ops
+from messages import staff as say_staff
 from messages.render import (
     Compiled,
     TemplateProblem,
@@ -59,6 +60,9 @@ class DispatchPolicy:
     def backoff(self, attempts: int) -> timedelta:
         """Return the wait before the next try after `attempts` tries: doubling, capped."""
         return min(self.backoff_max, self.backoff_base * (2 ** max(0, attempts - 1)))
+
+
+Tell = Callable[[str | None, str], Awaitable[None]]
 
 
 class Gate(Protocol):
@@ -129,7 +133,7 @@ class Dispatcher:
         clock: Callable[[], datetime],
         policy: DispatchPolicy | None = None,
         monotonic: Callable[[], float] = time.monotonic,
-        alert: Callable[[str], Awaitable[None]] | None = None,
+        tell: Tell | None = None,
     ) -> None:
         self.sessions, self.routes = sessions, dict(routes)
         self.clock, self.monotonic = clock, monotonic
@@ -140,11 +144,13 @@ class Dispatcher:
         self._stopping = asyncio.Event()
         self._flushed = 0.0
         self.skip_locked = is_postgresql(sessions.kw["bind"])
-        self._messages: dict[int, _Message] = {}
+        self._messages: dict[int, _Message | str] = {}  # compiled, or why it cannot be
         self.tallies = Tallies()
         self.last_turn = monotonic()  # for /healthz: a dispatcher that stops turning is stuck
         self._channel_of: dict[int, Channel] = {}  # the batch in hand, for the tallies
-        self.alert = alert  # tells the admins what they must fix (a refused token)
+        # Tells an officer (a chat id) or, for None, the admins what went wrong and what to fix.
+        self.tell = tell
+        self._loop: asyncio.AbstractEventLoop | None = None
         self.refused: dict[Channel, str] = {}  # channels whose credentials are refused now
         self._alerts: set[asyncio.Future[None]] = set()
         self._ahead: asyncio.Future[list[Claimed]] | None = None  # the next batch, claimed
@@ -158,6 +164,7 @@ class Dispatcher:
     async def run(self, stopping: asyncio.Event) -> None:
         """Tick until told to stop; a failing tick is logged and retried, never fatal."""
         self._stopping = stopping
+        self._loop = asyncio.get_running_loop()
         while not stopping.is_set():
             self.last_turn = self.monotonic()
             try:
@@ -181,6 +188,7 @@ class Dispatcher:
         The next batch is claimed while this one sends, so that the platform's rate is used
         without a pause between batches.
         """
+        self._loop = asyncio.get_running_loop()
         ahead, self._ahead = self._ahead, None
         claimed = await ahead if ahead is not None else []
         if not claimed:  # decided on a fresh look, after this batch's outcomes are written
@@ -248,8 +256,34 @@ class Dispatcher:
         for broadcast_id in {c.broadcast_id for c in claimed} - self._messages.keys():
             broadcast = session.get(Broadcast, broadcast_id)
             if broadcast is not None:
-                self._messages[broadcast_id] = self._compile(broadcast)
+                self._messages[broadcast_id] = self._compile_or_fail(session, broadcast)
         return claimed
+
+    def _compile_or_fail(self, session: Session, broadcast: Broadcast) -> _Message | str:
+        """Compile a broadcast, or return why it cannot go: it fails alone, never the tick.
+
+        Every delivery of it is then failed with the reason, the log names it, and the officer
+        who wrote it (or else the admins) is told.
+        """
+        try:
+            return self._compile(broadcast)
+        except TemplateProblem as exc:
+            problem, said = str(exc), say_staff.template_problem(exc)
+        except Exception as exc:  # a bug must not stop everything queued behind this one
+            log.exception("broadcast %s could not be prepared", broadcast.id)
+            problem = said = f"could not be prepared: {exc}"
+        log.error(
+            "broadcast %s fails: %s; its deliveries are marked failed",
+            broadcast.id,
+            problem,
+            extra={"broadcast_id": broadcast.id},
+        )
+        author = session.get(Staff, broadcast.author_id) if broadcast.author_id else None
+        chat = author.user_id if author is not None and author.channel is Channel.TELEGRAM else None
+        text = say_ops.broadcast_failed(broadcast.id, said)
+        if self.tell is not None:
+            self._later(self.tell(chat, text))
+        return problem[:300]
 
     def _compile(self, broadcast: Broadcast) -> _Message:
         compiled = compile_text(broadcast.text) if broadcast.templated else literal(broadcast.text)
@@ -428,6 +462,8 @@ class Dispatcher:
         now = self.clock()
         if message is None:
             return Outcome(item.delivery_id, DeliveryStatus.FAILED, error="broadcast not found")
+        if isinstance(message, str):  # the broadcast cannot be prepared: why
+            return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=message)
         if message.expires_at is not None and message.expires_at <= now:
             return Outcome(
                 item.delivery_id, DeliveryStatus.EXPIRED, error="expired before it could be sent"
@@ -486,11 +522,19 @@ class Dispatcher:
             channel,
             reason,
         )
-        if self.alert is not None:
-            text = say_ops.credentials_refused(channel.value, reason)
-            task = asyncio.ensure_future(self.alert(text))
+        if self.tell is not None:
+            self._later(self.tell(None, say_ops.credentials_refused(channel.value, reason)))
+
+    def _later(self, notice: Awaitable[None]) -> None:
+        """Send a notice beside the sending, from the event loop (the claim runs in a thread)."""
+
+        def start() -> None:
+            task = asyncio.ensure_future(notice)
             self._alerts.add(task)
             task.add_done_callback(self._alerts.discard)
+
+        if self._loop is not None:
+            self._loop.call_soon_threadsafe(start)
 
     def _failed(self, route: Route, item: Claimed, failure: SendFailure) -> Outcome:
         now = self.clock()
@@ -536,7 +580,8 @@ class Dispatcher:
                 return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=reason)
             case FailureKind.OUTSIDE_WINDOW:  # the platform saw it otherwise than we did
                 return Outcome(item.delivery_id, DeliveryStatus.OUTSIDE_WINDOW, error=reason)
-            case FailureKind.UNAVAILABLE:  # e.g. the Zalo OA token is being renewed
+            case FailureKind.UNAVAILABLE:  # unreachable, or the Zalo OA token being renewed
+                route.limiter.pause(self.monotonic(), failure.retry_after)
                 return self._hand_back(item, failure.retry_after, reason)
             case FailureKind.CREDENTIALS:  # no send can go: wait, spend no attempt, tell
                 route.limiter.pause(self.monotonic(), failure.retry_after)

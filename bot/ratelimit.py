@@ -15,12 +15,14 @@ import bisect
 import contextlib
 import logging
 import math
+import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
 
 from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
 from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.shared_rate import SharedRate
 
@@ -314,5 +316,7 @@ class ConversationLimiter(BaseRateLimiter[None]):
 
 def retry_seconds(exc: RetryAfter) -> float:
     """Read a RetryAfter's wait in seconds (an int or a timedelta, by PTB's version)."""
-    seconds = exc.retry_after
+    with warnings.catch_warnings():  # PTB 22.2 warns that it becomes a timedelta: both are read
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        seconds = exc.retry_after
     return float(seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds)

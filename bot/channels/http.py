@@ -63,6 +63,9 @@ class JsonClient:
         except TimeoutError as exc:
             reason = f"timed out waiting for {self.platform}"
             raise SendFailure(FailureKind.TRANSIENT, reason) from exc
+        except aiohttp.ClientConnectorError as exc:  # nothing reached it: the whole channel
+            reason = f"cannot reach {self.platform}: {exc}"
+            raise SendFailure(FailureKind.UNAVAILABLE, reason, retry_after=5.0) from exc
         except aiohttp.ClientError as exc:
             raise SendFailure(FailureKind.TRANSIENT, f"network error: {exc}") from exc
         try:

@@ -103,8 +103,9 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
 
 
 def render(reply: Reply) -> str:
-    """Write a reply as Zalo shows it: text, then its choices as a numbered list."""
-    return fit(numbered_choices(reply.text, [o.label for o in reply.options]))
+    """Write a reply as Zalo shows it: text (a preview's HTML as plain text), then choices."""
+    text = plain(reply.text) if reply.html else reply.text
+    return fit(numbered_choices(text, [o.label for o in reply.options]))
 
 
 class ZaloBotChannel:

@@ -182,13 +182,14 @@ def to_inbound(event: dict[str, Any]) -> Inbound | None:
 def render(reply: Reply) -> dict[str, Any]:
     """Write a reply as an OA message: buttons for a few short choices, else a numbered list."""
     labels = [o.label for o in reply.options]
+    text = plain(reply.text) if reply.html else reply.text  # a preview's HTML, as Zalo shows it
     if not labels or len(labels) > MAX_BUTTONS or max(map(len, labels)) > MAX_TITLE:
-        return {"text": fit(numbered_choices(reply.text, labels))}
+        return {"text": fit(numbered_choices(text, labels))}
     buttons = [
         {"title": o.label, "type": "oa.query.hide", "payload": o.data} for o in reply.options
     ]
     return {
-        "text": fit(reply.text),
+        "text": fit(text),
         "attachment": {"type": "template", "payload": {"buttons": buttons}},
     }
 
