@@ -284,6 +284,7 @@ class OutreachApp:
             telegram_secret=settings.telegram_webhook_secret
             or webhook_secret(settings.telegram_bot_token),
             monitor=self.monitor,
+            media_dir=settings.outreach_media_dir,  # photos given as files, served at /m/
         )
         if settings.telegram_webhook_url:  # served where the URL given points, too
             webhooks.telegram_paths.add(urlsplit(settings.telegram_webhook_url).path or "/")

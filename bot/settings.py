@@ -55,6 +55,8 @@ class Settings(BaseSettings):
     zalo_zns_name_param: str = "customer_name"
     zalo_zns_text_max: int = Field(default=400, ge=20)
     outreach_public_url: str | None = None
+    # Where photos given as files are kept (by content hash) and served at <public URL>/m/.
+    outreach_media_dir: Path = Path("media")
     # Telegram by webhook (`outreach run --webhook URL`) instead of long polling; the secret
     # Telegram sends back is derived from the bot token unless set, so every instance agrees.
     telegram_webhook_url: str | None = None

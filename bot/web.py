@@ -7,16 +7,20 @@ import contextlib
 import hmac
 import json
 import logging
+import os
 import socket
+import stat
 from collections.abc import Coroutine, Iterator
+from pathlib import Path
 from typing import Any
 
 import uvicorn
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import FileResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
+from bot import media
 from bot.channels.telegram import TelegramChannel
 from bot.channels.zalo_bot import ZaloBotChannel
 from bot.channels.zalo_oa import ZaloOAChannel
@@ -45,8 +49,10 @@ class Webhooks:
         zalo_oa: ZaloOAChannel | None = None,
         telegram: TelegramChannel | None = None,
         telegram_secret: str = "",
+        media_dir: Path = Path("media"),
     ) -> None:
         self.zalo_bot, self.zalo_bot_secret = zalo_bot, zalo_bot_secret
+        self.media_dir = media_dir  # photos given as files, fetched by Telegram and Zalo
         self.zalo_oa = zalo_oa
         self.telegram, self.telegram_secret = telegram, telegram_secret
         self.telegram_paths = {TELEGRAM_PATH}  # and the path of the URL given, if another
@@ -54,8 +60,9 @@ class Webhooks:
         self._working: set[asyncio.Task[None]] = set()
 
     def app(self) -> Starlette:
-        """Build the ASGI app: the webhooks, /healthz and /metrics."""
+        """Build the ASGI app: the webhooks, /healthz, /metrics and the photos at /m/."""
         routes = [
+            Route(media.PATH + "{name}", self.photo, methods=["GET", "HEAD"]),
             Route(ZALO_BOT_PATH, self.zalo_bot_update, methods=["POST"]),
             Route(ZALO_OA_PATH, self.zalo_oa_event, methods=["POST"]),
             Route("/healthz", self.healthz, methods=["GET"]),
@@ -73,6 +80,25 @@ class Webhooks:
     async def metrics(self, request: Request) -> Response:
         """Give Prometheus every figure in its text format."""
         return Response(await self.monitor.metrics(), media_type=CONTENT_TYPE)
+
+    async def photo(self, request: Request) -> Response:
+        """Serve a stored photo by its name (a content hash): nothing else on disk is reachable."""
+        name = request.path_params["name"]
+        if not media.NAME.fullmatch(name):
+            return PlainTextResponse("Not Found", status_code=404)
+        path = self.media_dir / name
+        try:
+            found = os.stat(path)
+        except OSError:
+            found = None
+        if found is None or not stat.S_ISREG(found.st_mode):
+            return PlainTextResponse("Not Found", status_code=404)
+        return FileResponse(
+            path,
+            media_type=media.content_type(name),
+            stat_result=found,
+            headers={"Cache-Control": "public, max-age=31536000, immutable"},  # named by content
+        )
 
     async def telegram_update(self, request: Request) -> JSONResponse:
         """Take one Telegram update: check the secret, answer at once, handle it after."""

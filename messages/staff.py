@@ -83,6 +83,12 @@ EMPTY_AUDIENCE = (
     "Chưa có gì được lên lịch. Xin chọn lại nơi nhận."
 )
 PREVIEW = "👆 Xem trước: bà con sẽ nhận đúng như trên.\n📍 {area} · {role} · {count} người nhận."
+# Added to the preview of a photo sent in the chat (a Telegram file) when Zalo members are in
+# the audience: Zalo takes a photo only by its web address, so they get the words alone.
+ZALO_NO_PHOTO = (
+    "⚠️ Lưu ý: {count} thành viên trên Zalo sẽ nhận nội dung chữ, không kèm ảnh "
+    "(Zalo chỉ nhận ảnh có địa chỉ web)."
+)
 SEND_NOW = "🚀 Gửi ngay"
 SCHEDULE = "⏰ Hẹn giờ"
 EDIT = "✏️ Sửa nội dung"

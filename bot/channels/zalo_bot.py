@@ -24,6 +24,7 @@ from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
 from bot.channels.http import JsonClient
 from bot.channels.replies import ChatTurns, send_reply
 from bot.conversation.events import EventKind, Inbound, Reply
+from bot.media import is_web_url
 from bot.ratelimit import ChannelLimiter
 from db.models import Channel
 from messages.channels import plain, split_text
@@ -202,7 +203,14 @@ class ZaloBotSender:
         self.client = client
 
     def prepare(self, text: str, photo: str | None, buttons: list[dict[str, str]]) -> Prepared:
-        """Build sendMessage or sendPhoto; HTML dropped, buttons as lines, long text in parts."""
+        """Build sendMessage or sendPhoto; HTML dropped, buttons as lines, long text in parts.
+
+        Zalo takes a photo only by URL: one that is not (a Telegram file id an officer sent)
+        is left out, and the caption goes as a text message rather than the send failing.
+        """
+        if photo and not is_web_url(photo):
+            log.warning("a photo that is not an http(s) URL cannot go to Zalo: the text goes alone")
+            photo = None
         text = plain(text)
         lines = [button_line(b) for b in buttons]
         if any(lines):

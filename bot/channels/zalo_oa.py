@@ -29,6 +29,7 @@ from bot.channels.replies import ChatTurns, send_reply
 from bot.channels.zalo_bot import fit
 from bot.channels.zalo_oa_tokens import TokenKeeper
 from bot.conversation.events import EventKind, Inbound, Reply
+from bot.media import is_web_url
 from bot.ratelimit import ChannelLimiter
 from db.models import Channel
 from messages.channels import plain
@@ -272,8 +273,12 @@ class ZaloOASender:
         """Build a consultation message: plain text with buttons, or a photo with its caption.
 
         Zalo's message carries either buttons or an image: when a broadcast has both, the
-        buttons win, as they are what the member acts on.
+        buttons win, as they are what the member acts on. Zalo takes an image only by URL:
+        one that is not (a Telegram file id an officer sent) is left out, the text goes alone.
         """
+        if photo and not is_web_url(photo):
+            log.warning("a photo that is not an http(s) URL cannot go to Zalo: the text goes alone")
+            photo = None
         message: dict[str, Any] = {"text": fit(plain(text))}
         links = [oa_button(b) for b in buttons[:MAX_BUTTONS]]
         if photo and not links:

@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
 from bot.cli.content import broadcast_text
+from bot.media import PhotoProblem, accept_photo
 from db import audit
 from db.areas import resolve_area
 from db.audience import Audience, count_audience
@@ -108,6 +109,16 @@ def given_text(text: str | None, path: str | None, content: str | None, photo: s
     return body
 
 
+def given_photo(photo: str | None, folder: Path, public_url: str | None) -> str | None:
+    """Return --photo in the form every channel takes (a URL), a file stored to be served."""
+    if photo is None:
+        return None
+    try:
+        return accept_photo(photo, folder=folder, base_url=public_url)
+    except PhotoProblem as problem:
+        raise UsageProblem(str(problem)) from None
+
+
 def content_text(
     session: Session, ref: str, day: date, kind: str | None, photo: str | None
 ) -> tuple[ContentItem, str]:
@@ -143,7 +154,11 @@ def audience_options[F: Callable[..., Any]](func: F) -> F:
 )
 @click.option("--file", "path", type=click.Path(exists=True, dir_okay=False), help="Read it here.")
 @click.option("--content", help="Send a content item (slug or id; see `outreach content list`).")
-@click.option("--photo", help="Photo URL or Telegram file id; the text becomes its caption.")
+@click.option(
+    "--photo",
+    help="An https:// URL, or a JPEG, PNG or WebP file (up to 10 MB, served at "
+    "OUTREACH_PUBLIC_URL/m/); the text becomes its caption.",
+)
 @click.option("--kind", help="policy, ocop, training, ... (default: policy, or the item's kind).")
 @audience_options
 @click.option("--at", "at", help="Local time 'YYYY-MM-DD HH:MM' (default: now).")
@@ -165,7 +180,9 @@ def create(
 ) -> None:
     """Schedule a broadcast and print its id and the number of recipients."""
     body = given_text(text, path, content, photo)
-    tz, now = settings().tz, utcnow()
+    config = settings()
+    photo = given_photo(photo, config.outreach_media_dir, config.outreach_public_url)
+    tz, now = config.tz, utcnow()
     send_at = parse_local(at, tz, "--at") if at else now
     if send_at < now.replace(second=0, microsecond=0):
         raise UsageProblem(f"--at {at} is in the past; give a later time or leave it out")

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,13 +23,24 @@ from sqlalchemy.orm import Session
 from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
 from bot.conversation.inbox import Inbox
 from bot.conversation.report import report_command
+from bot.media import is_web_url
 from db import audit, broadcasts
 from db import staff as people
 from db.areas import find_communes, find_provinces
 from db.audience import Audience, count_audience
 from db.broadcasts import LifecycleError, create_broadcast
 from db.cooperatives import by_public_code
-from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Role, Staff, StaffRole, Topic
+from db.models import (
+    Area,
+    AreaLevel,
+    Broadcast,
+    BroadcastStatus,
+    Channel,
+    Role,
+    Staff,
+    StaffRole,
+    Topic,
+)
 from db.stats import area_stats
 from db.textmatch import fold
 from messages import staff as say
@@ -283,7 +294,8 @@ class _Turn:
         return draft["area_label"], say.ROLE_LABELS[roles[0]] if roles else say.EVERYONE
 
     def _review(self) -> list[Reply]:
-        count = count_audience(self.session, self._audience())
+        audience = self._audience()
+        count = count_audience(self.session, audience)
         area, role = self._labels()
         if count == 0:
             self._set("new:area")
@@ -296,6 +308,12 @@ class _Turn:
             Choice(ACTION, "gx").option(say.CANCEL),
         )
         text = say.PREVIEW.format(area=area, role=role, count=count)
+        photo = self.staff.draft.get("photo")
+        if photo and not is_web_url(photo):  # a Telegram file: Zalo takes photos by URL only
+            on_zalo = replace(audience, channels=(Channel.ZALO_BOT, Channel.ZALO_OA))
+            without = count_audience(self.session, on_zalo)
+            if without:
+                text += "\n" + say.ZALO_NO_PHOTO.format(count=without)
         return [self._preview(), Reply(text, options, columns=2)]
 
     def _preview(self, chat: str | None = None) -> Reply:

@@ -14,7 +14,16 @@ from bot.simulator import FakeTelegram
 from db import audit
 from db import staff as people
 from db.cooperatives import create_cooperative
-from db.models import Area, AreaLevel, Broadcast, BroadcastStatus, Channel, Delivery, StaffRole
+from db.models import (
+    Area,
+    AreaLevel,
+    Broadcast,
+    BroadcastStatus,
+    Channel,
+    Delivery,
+    StaffRole,
+    Subscriber,
+)
 from tests.chat import Chat
 from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
 
@@ -211,6 +220,43 @@ async def test_a_photo_without_approval_and_cancelling_from_broadcasts(
         assert cancelled.status is BroadcastStatus.CANCELLED and cancelled.photo
         log = [e.action for e in audit.entries(session, action="broadcast.")]
     assert log == ["broadcast.cancel", "broadcast.create"]
+
+
+async def test_the_preview_of_a_photo_says_zalo_members_get_the_text_alone(
+    running: OutreachApp,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    clock: FakeClock,
+) -> None:
+    set_up(sessions, telegram, clock)
+    with sessions.begin() as session:  # Zalo members: two in Mỹ Sơn (Bot, OA), one elsewhere
+        my_son, ca_na = commune_id(session, "Xã Mỹ Sơn", KH), commune_id(session, "Xã Cà Ná", KH)
+        on_zalo = [
+            *add_subscribers(session, [9331, 9332], area_id=my_son),
+            *add_subscribers(session, [9341], area_id=ca_na),
+        ]
+        for number, channel in zip(on_zalo, ("zalo_bot", "zalo_oa", "zalo_bot"), strict=True):
+            session.execute(
+                Subscriber.__table__.update()
+                .where(Subscriber.id == number)
+                .values(channel=channel, chat_id=Subscriber.chat_id + "z")
+            )
+    editor = Chat(telegram, EDITOR)
+    await editor.say("/new", "loại tin nào")
+    await editor.tap("thị trường", "Gửi nội dung tin")
+    telegram.send_photo(EDITOR, caption="Giá lúa tuần này tăng 200 đồng/kg")
+    await editor.expect("Tin sẽ gửi đến bà con Xã Mỹ Sơn")
+    await editor.tap("Cả Xã Mỹ Sơn", "Gửi cho ai?")
+    editor.press("Tất cả")
+    preview = await editor.expect("Xem trước")
+    assert "📍 Xã Mỹ Sơn · Tất cả · 4 người nhận." in preview["text"]
+    assert (
+        "Lưu ý: 2 thành viên trên Zalo sẽ nhận nội dung chữ, không kèm ảnh "
+        "(Zalo chỉ nhận ảnh có địa chỉ web)." in preview["text"]
+    )
+    await editor.tap("Sửa nội dung", "Gửi nội dung tin")
+    text_only = await editor.say("Giá lúa tuần này tăng 200 đồng/kg", "Xem trước")
+    assert "Zalo" not in text_only["text"]  # no photo, nothing to say
 
 
 async def test_an_approver_who_never_opened_the_bot_does_not_stop_the_others(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 from collections.abc import AsyncIterator
 from datetime import timedelta
 
@@ -21,7 +22,7 @@ from bot.simulator.zalo_bot_api import FakeZaloBot
 from db.audience import Audience
 from db.base import utcnow
 from db.broadcasts import create_broadcast
-from db.models import Channel, Subscriber, SubscriberStatus, Topic, TrainingTopic
+from db.models import Channel, Delivery, Subscriber, SubscriberStatus, Topic, TrainingTopic
 from tests.conftest import make_app
 from tests.factories import add_subscribers, commune_id, course_draft, wait_done
 
@@ -125,6 +126,50 @@ async def test_broadcast_reaches_zalo_and_telegram_members(
     with sessions() as session:
         blocked = session.scalars(select(Subscriber).where(Subscriber.chat_id == "8003z")).one()
     assert blocked.status == SubscriberStatus.BLOCKED
+
+
+async def test_a_telegram_photo_reaches_zalo_members_as_its_text(
+    both: OutreachApp,
+    zalo: FakeZaloBot,
+    telegram: FakeTelegram,
+    sessions: sessionmaker[Session],
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    file_id = "AgACAgUAAxkBAAIBZ2ZlYWZ1bGx5X2FfZmlsZV9pZA"  # an officer's photo in Telegram
+    with sessions.begin() as session:
+        area = commune_id(session, "Xã Mỹ Sơn", "Tỉnh Khánh Hòa")
+        add_subscribers(session, [7101], area_id=area)
+        zalo_ids = add_subscribers(session, [8101], area_id=area)
+        session.execute(
+            Subscriber.__table__.update()
+            .where(Subscriber.id.in_(zalo_ids))
+            .values(channel=Channel.ZALO_BOT.value, chat_id="8101z")
+        )
+        zalo.add_chat("8101z")
+        telegram.add_chat(7101)
+        broadcast_id = create_broadcast(
+            session,
+            text="Giá lúa tuần này tăng 200 đồng/kg",
+            photo=file_id,
+            audience=Audience(),
+            send_at=utcnow(),
+            created_by="test",
+            now=utcnow(),
+        ).id
+    with caplog.at_level(logging.WARNING, logger="bot.channels.zalo_bot"):
+        await wait_done(sessions, broadcast_id, 15)
+    (on_telegram,) = telegram.messages(7101)
+    assert on_telegram["photo"][-1]["file_id"] == file_id  # Telegram takes its own file id
+    assert on_telegram["caption"].startswith("Giá lúa tuần này tăng 200 đồng/kg")
+    (on_zalo,) = zalo.messages("8101z")
+    assert "photo" not in on_zalo  # Zalo takes photos by URL only: the caption as a text
+    assert on_zalo["text"].startswith("Giá lúa tuần này tăng 200 đồng/kg\n\n👉 👍 Hữu ích")
+    with sessions() as session:
+        statuses = session.scalars(
+            select(Delivery.status).where(Delivery.broadcast_id == broadcast_id)
+        )
+        assert sorted(s.value for s in statuses) == ["sent", "sent"]
+    assert "cannot go to Zalo: the text goes alone" in caplog.text
 
 
 async def test_a_replayed_update_is_answered_once(both: OutreachApp, zalo: FakeZaloBot) -> None:
