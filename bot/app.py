@@ -22,6 +22,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from telegram.error import BadRequest, InvalidToken, NetworkError, TelegramError
 
 from bot.channels.base import FailureKind, SendFailure
+from bot.channels.replies import ConversationLimiter
 from bot.channels.telegram import TelegramChannel
 from bot.channels.telegram_sender import TelegramSender
 from bot.channels.zalo_bot import ZaloBotChannel, ZaloBotClient, ZaloBotSender
@@ -34,7 +35,7 @@ from bot.conversation.staff import StaffConversation, StaffPolicy
 from bot.conversation.staff import wants as staff_wants
 from bot.dispatcher import Dispatcher, DispatchPolicy, Route
 from bot.monitor import Monitor
-from bot.ratelimit import ChannelLimiter, ConversationLimiter
+from bot.ratelimit import ChannelLimiter
 from bot.settings import Settings, SettingsError
 from bot.shared_rate import SharedRate
 from bot.web import ZALO_BOT_PATH, Webhooks, WebServer

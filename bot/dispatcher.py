@@ -223,6 +223,7 @@ class Dispatcher:
             if not claimed and not due:  # idle: look for new work before saying so
                 self._housekeeping(session, now)
                 claimed = self._claim_batch(session, now)
+        self._prepare(claimed)  # after the claim is written: SQLite's write lock is free
         return claimed
 
     def _housekeeping(self, session: Session, now: datetime) -> None:
@@ -253,11 +254,18 @@ class Dispatcher:
             limit=self.batch_size,
             skip_locked=self.skip_locked,
         )
-        for broadcast_id in {c.broadcast_id for c in claimed} - self._messages.keys():
-            broadcast = session.get(Broadcast, broadcast_id)
-            if broadcast is not None:
-                self._messages[broadcast_id] = self._compile_or_fail(session, broadcast)
         return claimed
+
+    def _prepare(self, claimed: list[Claimed]) -> None:
+        """Compile the broadcasts of a batch not yet in hand, outside any write transaction."""
+        new = {c.broadcast_id for c in claimed} - self._messages.keys()
+        if not new:
+            return
+        with self.sessions() as session:
+            for broadcast_id in new:
+                broadcast = session.get(Broadcast, broadcast_id)
+                if broadcast is not None:
+                    self._messages[broadcast_id] = self._compile_or_fail(session, broadcast)
 
     def _compile_or_fail(self, session: Session, broadcast: Broadcast) -> _Message | str:
         """Compile a broadcast, or return why it cannot go: it fails alone, never the tick.
@@ -373,6 +381,10 @@ class Dispatcher:
             await slots.acquire()
             await self._room(route.limiter)
             now = self.monotonic()
+            if (wait := route.limiter.chat_wait(item.chat_id, now)) > 0:
+                slots.release()  # a reply reached this chat while the send waited its turn
+                done.append(self._hand_back(item, wait))
+                continue
             route.limiter.sent(item.chat_id, now)
             route.limiter.in_flight.start(ready.parts)
             if ready.parts > 1:  # a long text goes as several messages: each counts
@@ -477,6 +489,9 @@ class Dispatcher:
             try:
                 text = message.compiled.render(context)
             except TemplateProblem as exc:
+                if exc.reason == "time":  # too slow for anyone: the rest fail at once
+                    log.error("broadcast %s fails: %s", item.broadcast_id, exc, extra=ids(item))
+                    self._messages[item.broadcast_id] = str(exc)[:300]
                 return Outcome(item.delivery_id, DeliveryStatus.FAILED, error=str(exc)[:300])
             prepared = route.sender.prepare(text, message.photo, message.buttons)
         return prepared if route.gate is None else route.gate.check(item, prepared, now)
@@ -581,7 +596,10 @@ class Dispatcher:
             case FailureKind.OUTSIDE_WINDOW:  # the platform saw it otherwise than we did
                 return Outcome(item.delivery_id, DeliveryStatus.OUTSIDE_WINDOW, error=reason)
             case FailureKind.UNAVAILABLE:  # unreachable, or the Zalo OA token being renewed
-                route.limiter.pause(self.monotonic(), failure.retry_after)
+                # The rest of the batch waits too rather than each trying in turn; the rows'
+                # own due time (handed back) says when the channel is tried again.
+                pause = min(failure.retry_after, self.policy.batch_seconds)
+                route.limiter.pause(self.monotonic(), pause)
                 return self._hand_back(item, failure.retry_after, reason)
             case FailureKind.CREDENTIALS:  # no send can go: wait, spend no attempt, tell
                 route.limiter.pause(self.monotonic(), failure.retry_after)

@@ -173,14 +173,19 @@ async def check_zalo_bot(token: str, settings: Settings) -> Check:
 
 def _zalo_failure(failure: SendFailure, host: str, token: str) -> Check:
     reason = redact(failure.reason, token)
-    refused = failure.kind in (FailureKind.REJECTED, FailureKind.BLOCKED, FailureKind.INVALID_CHAT)
+    refused = failure.kind in (
+        FailureKind.CREDENTIALS,
+        FailureKind.REJECTED,
+        FailureKind.BLOCKED,
+        FailureKind.INVALID_CHAT,
+    )
     # A proxy or Zalo's front end may answer a bad token with a bare page instead of JSON.
     if refused or reason.startswith(("HTTP 401", "HTTP 404")):
         detail = f"Zalo refused ZALO_BOT_TOKEN (bot {bot_id(token)}): {reason}"
         return Check("zalo-bot", "fail", detail, ZALO_TOKEN_FIX)
     if failure.kind == FailureKind.RETRY_AFTER:
         return Check("zalo-bot", "warn", f"Zalo asked to slow down: {reason}", "try again later")
-    if reason.startswith(("network error", "timed out")):
+    if reason.startswith(("network error", "timed out", "cannot reach")):
         return Check("zalo-bot", "fail", f"cannot reach {host}: {reason}", NETWORK_FIX)
     detail = f"{host} answered with an error: {reason}"
     return Check(

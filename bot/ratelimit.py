@@ -15,14 +15,9 @@ import bisect
 import contextlib
 import logging
 import math
-import warnings
 from collections import deque
 from collections.abc import AsyncIterator, Callable, Coroutine
 from typing import Any
-
-from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
-from telegram.ext import BaseRateLimiter
-from telegram.warnings import PTBDeprecationWarning
 
 from bot.shared_rate import SharedRate
 
@@ -90,7 +85,7 @@ class InFlight:
     A request reaches the platform somewhere between leaving and its answer coming back. One
     answered about as fast as the fastest did arrive about when it left; one answered late
     (a partition that heals, a stalled platform) may have arrived just before its answer. So a
-    send counts from `max(left, answered - fastest)`, and one still under way counts as
+    send counts from `max(left, answered - fastest / 2)`, and one still under way counts as
     arriving now. A send starts only while fewer than `limit` count within the last second:
     pacing keeps the rate even, this keeps the bound when the network bunches what was even.
     """
@@ -130,7 +125,7 @@ class InFlight:
             self.fastest = latency
         elif len(self._latencies) % 32 == 0:  # let an old fastest go
             self.fastest = min(self._latencies)
-        arrived = max(left, now - self.fastest)
+        arrived = max(left, now - self.fastest / 2)  # the answer took at least half of it
         for _ in range(sends):
             bisect.insort(self._arrived, arrived, lo=self._head)
 
@@ -252,71 +247,3 @@ class ChannelLimiter:
             now = clock()
             self.in_flight.end(left, now)
             self.sent(chat_id, now)  # the chat's second counts from the answer
-
-
-class ConversationLimiter(BaseRateLimiter[None]):
-    """python-telegram-bot limiter for conversation replies: paced per chat, never lost to a 429.
-
-    A send refused with 429 is sent again after its retry_after, and one lost to the network
-    after a backoff, for up to `patience` seconds; the channel pauses for a 429 as it would
-    for a broadcast. What stays refused after that reaches the caller as the error.
-    """
-
-    def __init__(
-        self,
-        limiter: ChannelLimiter,
-        clock: Callable[[], float],
-        *,
-        patience: float = 600.0,
-        sleep: Sleep = asyncio.sleep,
-    ) -> None:
-        self.limiter, self.clock = limiter, clock
-        self.patience, self.sleep = patience, sleep
-
-    async def initialize(self) -> None:
-        """Nothing to set up."""
-
-    async def shutdown(self) -> None:
-        """Nothing to release."""
-
-    async def process_request(
-        self,
-        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
-        args: Any,
-        kwargs: dict[str, Any],
-        endpoint: str,
-        data: dict[str, Any],
-        rate_limit_args: None,
-    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
-        """Wait for the chat's turn and a slot, send, and send again what is refused for now."""
-        if endpoint not in SEND_METHODS:
-            return await callback(*args, **kwargs)
-        chat = str(data.get("chat_id"))
-        deadline = self.clock() + self.patience
-        backoff = 1.0
-        while True:
-            try:
-                async with self.limiter.replying(chat, self.clock, self.sleep):
-                    return await callback(*args, **kwargs)
-            except RetryAfter as exc:
-                wait = retry_seconds(exc)
-                self.limiter.pause(self.clock(), wait)
-                self.limiter.sent(chat, self.clock() + wait)
-                if self.clock() + wait > deadline:
-                    raise
-            except (TimedOut, NetworkError) as exc:
-                if isinstance(exc, BadRequest):  # refused for good: a caller's matter
-                    raise
-                wait, backoff = backoff, min(backoff * 2, 30.0)
-                if self.clock() + wait > deadline:
-                    raise
-            log.info("reply to chat %s refused for now; sending again in %.1f s", chat, wait)
-            await self.sleep(wait)
-
-
-def retry_seconds(exc: RetryAfter) -> float:
-    """Read a RetryAfter's wait in seconds (an int or a timedelta, by PTB's version)."""
-    with warnings.catch_warnings():  # PTB 22.2 warns that it becomes a timedelta: both are read
-        warnings.simplefilter("ignore", PTBDeprecationWarning)
-        seconds = exc.retry_after
-    return float(seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds)

@@ -34,6 +34,7 @@ TEMPLATE_PROBLEMS = {
     "calls": "mẫu tin gọi hàm quá {limit} lần",
     "depth": "macro gọi lồng nhau quá sâu",
     "time": "mẫu tin chạy quá {seconds} giây",
+    "slow": "mẫu tin điền cho mỗi người nhận mất quá {seconds} giây; xin viết gọn lại",
     "refused": "không được dùng {what} trong tin",
     "source": "mẫu tin dài quá {limit} ký tự",
     "empty": "tin đang trống",

@@ -4,6 +4,8 @@ A member's reply is the one message that must not be lost: it is paced to the ch
 second, as Telegram asks), and one the platform refuses for now (429, the network) is sent
 again after its wait, in order, while the rest of the turn's replies still follow. What is
 refused for good is logged, and the caller is told, so that the step asked is asked again.
+Telegram's replies go through python-telegram-bot's limiter hook (`ConversationLimiter`),
+the Zalo channels' through `send_reply`.
 """
 
 from __future__ import annotations
@@ -11,12 +13,17 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Awaitable, Callable, Hashable
+import warnings
+from collections.abc import Awaitable, Callable, Coroutine, Hashable
 from dataclasses import dataclass, field
-from typing import TypeVar
+from typing import Any, TypeVar
+
+from telegram.error import BadRequest, NetworkError, RetryAfter, TimedOut
+from telegram.ext import BaseRateLimiter
+from telegram.warnings import PTBDeprecationWarning
 
 from bot.channels.base import FailureKind, SendFailure
-from bot.ratelimit import ChannelLimiter, Sleep
+from bot.ratelimit import SEND_METHODS, ChannelLimiter, Sleep
 
 log = logging.getLogger(__name__)
 
@@ -91,3 +98,71 @@ async def send_reply(
                 return failure
             log.info("reply to chat %s refused (%s); again in %.1f s", chat_id, failure, wait)
             await sleep(wait)
+
+
+class ConversationLimiter(BaseRateLimiter[None]):
+    """python-telegram-bot limiter for conversation replies: paced per chat, never lost to a 429.
+
+    A send refused with 429 is sent again after its retry_after, and one lost to the network
+    after a backoff, for up to `patience` seconds; the channel pauses for a 429 as it would
+    for a broadcast. What stays refused after that reaches the caller as the error.
+    """
+
+    def __init__(
+        self,
+        limiter: ChannelLimiter,
+        clock: Callable[[], float],
+        *,
+        patience: float = 600.0,
+        sleep: Sleep = asyncio.sleep,
+    ) -> None:
+        self.limiter, self.clock = limiter, clock
+        self.patience, self.sleep = patience, sleep
+
+    async def initialize(self) -> None:
+        """Nothing to set up."""
+
+    async def shutdown(self) -> None:
+        """Nothing to release."""
+
+    async def process_request(
+        self,
+        callback: Callable[..., Coroutine[Any, Any, bool | dict[str, Any] | list[dict[str, Any]]]],
+        args: Any,
+        kwargs: dict[str, Any],
+        endpoint: str,
+        data: dict[str, Any],
+        rate_limit_args: None,
+    ) -> bool | dict[str, Any] | list[dict[str, Any]]:
+        """Wait for the chat's turn and a slot, send, and send again what is refused for now."""
+        if endpoint not in SEND_METHODS:
+            return await callback(*args, **kwargs)
+        chat = str(data.get("chat_id"))
+        deadline = self.clock() + self.patience
+        backoff = 1.0
+        while True:
+            try:
+                async with self.limiter.replying(chat, self.clock, self.sleep):
+                    return await callback(*args, **kwargs)
+            except RetryAfter as exc:
+                wait = retry_seconds(exc)
+                self.limiter.pause(self.clock(), wait)
+                self.limiter.sent(chat, self.clock() + wait)
+                if self.clock() + wait > deadline:
+                    raise
+            except (TimedOut, NetworkError) as exc:
+                if isinstance(exc, BadRequest):  # refused for good: a caller's matter
+                    raise
+                wait, backoff = backoff, min(backoff * 2, 30.0)
+                if self.clock() + wait > deadline:
+                    raise
+            log.info("reply to chat %s refused for now; sending again in %.1f s", chat, wait)
+            await self.sleep(wait)
+
+
+def retry_seconds(exc: RetryAfter) -> float:
+    """Read a RetryAfter's wait in seconds (an int or a timedelta, by PTB's version)."""
+    with warnings.catch_warnings():  # PTB 22.2 warns that it becomes a timedelta: both are read
+        warnings.simplefilter("ignore", PTBDeprecationWarning)
+        seconds = exc.retry_after
+    return float(seconds.total_seconds() if hasattr(seconds, "total_seconds") else seconds)

@@ -38,7 +38,7 @@ from tests.bot.test_staff import EDITOR, MY_SON, set_up
 from tests.bot.test_zalo_bot import ZaloChat
 from tests.chat import Chat
 from tests.conftest import make_app
-from tests.factories import FakeClock, add_subscribers, commune_id
+from tests.factories import FakeClock, add_subscribers, commune_id, wait_done
 
 TEXT = "Thông báo: tập huấn VietGAP tại xã Mỹ Sơn, Thứ Ba 15/12/2026 07:30."
 
@@ -413,3 +413,37 @@ async def test_outreach_run_without_network_says_so_in_one_line_and_keeps_trying
     assert "Telegram at http://127.0.0.1:9/bot (TELEGRAM_API_URL) is unreachable" in log
     assert "still unreachable" in log
     assert process.returncode == 0
+
+
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
+async def test_members_writing_during_a_1000_a_second_broadcast_are_all_answered(
+    database_url: str, sessions: sessionmaker[Session]
+) -> None:
+    clock = FakeClock()
+    chats = range(60_000, 63_000)
+    members(sessions, chats, Channel.TELEGRAM)
+    async with FakeTelegram(rate_limit=1000, per_chat_limit=1) as telegram:
+        for chat in [*chats, *range(64_000, 64_010)]:
+            telegram.add_chat(chat)
+        app = make_app(
+            database_url,
+            telegram,
+            clock,
+            telegram_rate_limit=1000,
+            telegram_paid_broadcast=True,
+            outreach_chat_interval=1.05,
+        )
+        await app.start()
+        try:
+            broadcast = broadcast_to_all(sessions, clock)
+            await telegram.wait_for(lambda: telegram.stats()["messages"] >= 500, timeout=20)
+            # Ten members who get the broadcast and ten who do not write while it sends.
+            writers = [Chat(telegram, c) for c in [*range(62_990, 63_000), *range(64_000, 64_010)]]
+            for writer in writers:
+                writer.send("/help")
+            await asyncio.wait_for(asyncio.gather(*(w.expect("/start") for w in writers)), 15)
+            await wait_done(sessions, broadcast, 30)
+        finally:
+            await app.stop()
+        assert telegram.http_429 == 0
+        assert telegram.stats()["busiest_second"] <= 1000

@@ -153,3 +153,15 @@ def test_checked_html_is_what_telegram_accepts() -> None:
     for bad in ("a & b", "a < b", "<b>a"):
         with pytest.raises(ValueError):
             check_html(bad)
+
+
+def test_a_personal_template_slow_to_fill_in_is_refused_when_written() -> None:
+    slow = (
+        "{% for a in range(1000) %}{% for b in range(99) %}{% set x = a * b %}"
+        "{% endfor %}{% endfor %}Chào {{ subscriber.name }}"
+    )
+    found, _ = refused(slow)
+    assert found.reason == "slow"
+    assert "to fill in for one member; at most 0.01 s" in str(found)
+    assert "mỗi người nhận" in template_problem(found)
+    assert compile_text("Chào {{ subscriber.name }}").render() == "Chào Nguyễn Văn An"
