@@ -35,7 +35,7 @@ from bot.conversation.staff import StaffConversation, StaffPolicy
 from bot.conversation.staff import wants as staff_wants
 from bot.dispatcher import Dispatcher, DispatchPolicy, Route
 from bot.monitor import Monitor
-from bot.ratelimit import ChannelLimiter
+from bot.ratelimit import SHARED_HEADROOM, ChannelLimiter
 from bot.settings import Settings, SettingsError
 from bot.shared_rate import SharedRate
 from bot.web import ZALO_BOT_PATH, Webhooks, WebServer
@@ -220,10 +220,14 @@ class OutreachApp:
 
     def _limiter(self, channel: Channel, rate: float) -> ChannelLimiter:
         """Build a channel's limiter; on PostgreSQL its rate is shared by every instance."""
-        limiter = ChannelLimiter(rate, self.settings.outreach_chat_interval)
-        if is_postgresql(self.engine):
-            bucket = limiter.bucket  # the paced rate, a few milliseconds' tolerance
-            limiter.shared = SharedRate(self.engine, channel.value, bucket.rate, bucket.capacity)
+        interval = self.settings.outreach_chat_interval
+        if not is_postgresql(self.engine):
+            return ChannelLimiter(rate, interval)
+        # Each instance bounds only its own sends in any second (InFlight); together they rely
+        # on the shared pace alone, so it keeps more room for their clocks' small disagreement.
+        limiter = ChannelLimiter(rate, interval, headroom=SHARED_HEADROOM)
+        bucket = limiter.bucket  # the paced rate, a few milliseconds' tolerance
+        limiter.shared = SharedRate(self.engine, channel.value, bucket.rate, bucket.capacity)
         return limiter
 
     def _telegram(self, token: str) -> tuple[TelegramChannel, Route]:

@@ -70,7 +70,9 @@ WELCOME_BROADCAST = (
     "như cán bộ gửi bằng lệnh outreach broadcast create. "
     "Gõ /ocop để xem sản phẩm OCOP mẫu, /taphuan để xem lớp tập huấn mẫu."
 )
-QUIET = 1.5  # seconds without a request: the bot has answered (it spaces replies ~1 s apart)
+# Seconds without a request after which the bot has answered: its replies to a chat are
+# spaced OUTREACH_CHAT_INTERVAL apart, so a little more than that.
+QUIET_BEYOND_INTERVAL = 0.45
 INTRO = """\
 Outreach bot demo: you are a member chatting with the bot on a simulated Telegram.
 Type as a member would (with or without Vietnamese accents); when the bot shows
@@ -178,6 +180,7 @@ class Terminal:
     def __init__(self, telegram: FakeTelegram, chat_id: int) -> None:
         self.telegram, self.chat_id = telegram, chat_id
         self.printed: dict[int, Any] = {}
+        self.quiet = 1.5  # set from the settings once they are read
 
     def has_new(self) -> bool:
         """Tell whether show_new would print something."""
@@ -213,7 +216,7 @@ class Terminal:
 
     async def settle(self, calls_before: int) -> None:
         """Wait for the bot to answer, then until it has been quiet for a moment."""
-        await settle(self.telegram, calls_before)
+        await settle(self.telegram, calls_before, self.quiet)
 
     def calls(self) -> int:
         """Count the requests the bot has made so far."""
@@ -236,14 +239,14 @@ class Terminal:
         return []
 
 
-async def settle(fake: FakeTelegram | FakeZaloBot, calls_before: int) -> None:
-    """Wait for the bot to answer, then until it has been quiet for a moment."""
+async def settle(fake: FakeTelegram | FakeZaloBot, calls_before: int, quiet: float) -> None:
+    """Wait for the bot to answer, then until it has been quiet for `quiet` seconds."""
     try:
         await fake.wait_for(lambda: len(fake.calls) > calls_before, 10)
     except TimeoutError:
         return
     seen, quiet_since = len(fake.calls), asyncio.get_running_loop().time()
-    while asyncio.get_running_loop().time() - quiet_since < QUIET:
+    while asyncio.get_running_loop().time() - quiet_since < quiet:
         await asyncio.sleep(0.1)
         if len(fake.calls) != seen:
             seen, quiet_since = len(fake.calls), asyncio.get_running_loop().time()
@@ -254,6 +257,7 @@ class ZaloTerminal:
 
     def __init__(self, zalo: FakeZaloBot, user_id: str) -> None:
         self.zalo, self.user_id, self.printed = zalo, user_id, 0
+        self.quiet = 1.5  # set from the settings once they are read
 
     def has_new(self) -> bool:
         """Tell whether show_new would print something."""
@@ -271,7 +275,7 @@ class ZaloTerminal:
 
     async def settle(self, calls_before: int) -> None:
         """Wait for the bot to answer, then until it has been quiet for a moment."""
-        await settle(self.zalo, calls_before)
+        await settle(self.zalo, calls_before, self.quiet)
 
     def calls(self) -> int:
         """Count the requests the bot has made so far."""
@@ -321,6 +325,7 @@ async def _run(path: Path, log_path: Path, chat_id: int, zalo: bool) -> None:
         settings = load_settings(
             database_url=url, outreach_admins="", outreach_web_port=0, **channel
         )
+        terminal.quiet = settings.outreach_chat_interval + QUIET_BEYOND_INTERVAL
         app = OutreachApp(settings)
         await app.start()
         print(INTRO_ZALO if zalo else INTRO, flush=True)

@@ -37,7 +37,8 @@ SEND_METHODS = frozenset(
     }
 )
 Sleep = Callable[[float], Coroutine[Any, Any, None]]
-HEADROOM = 0.01  # pace at 99% of the cap: 10 ms a second for jitter between us and them
+HEADROOM = 0.005  # pace at 99.5% of the cap: 5 ms a second for jitter between us and them
+SHARED_HEADROOM = 0.015  # several instances: 15 ms a second for their slots to disagree
 TOLERANCE = 0.004  # seconds of lateness that may be caught up at once (a sleep's overshoot)
 
 
@@ -82,10 +83,10 @@ class TokenBucket:
 class InFlight:
     """Count the sends that may reach the platform within one second, as the platform counts.
 
-    A request reaches the platform somewhere between leaving and its answer coming back. One
-    answered about as fast as the fastest did arrive about when it left; one answered late
-    (a partition that heals, a stalled platform) may have arrived just before its answer. So a
-    send counts from `max(left, answered - fastest / 2)`, and one still under way counts as
+    A request reaches the platform somewhere between leaving and its answer coming back, and
+    the answer's way back takes about half the quickest round trip. So a send counts from
+    `max(left, answered - (quickest / 2 - 2 ms))`: one answered late (a partition that heals,
+    a stalled platform) counts from just before its answer, and one still under way counts as
     arriving now. A send starts only while fewer than `limit` count within the last second:
     pacing keeps the rate even, this keeps the bound when the network bunches what was even.
     """
@@ -125,7 +126,10 @@ class InFlight:
             self.fastest = latency
         elif len(self._latencies) % 32 == 0:  # let an old fastest go
             self.fastest = min(self._latencies)
-        arrived = max(left, now - self.fastest / 2)  # the answer took at least half of it
+        # It arrived at the latest when its answer set off back, which takes about half the
+        # quickest round trip, less 2 ms for the two ways differing: so it counts from then
+        # (or from when it left, if later). On a machine's own loopback that is its answer.
+        arrived = max(left, now - max(0.0, self.fastest / 2 - 0.002))
         for _ in range(sends):
             bisect.insort(self._arrived, arrived, lo=self._head)
 

@@ -31,6 +31,9 @@ def _no_real_network(monkeypatch: pytest.MonkeyPatch) -> None:
     """Make any attempt to reach the real Telegram fail loudly."""
     monkeypatch.setenv("TELEGRAM_API_URL", "http://127.0.0.1:9/unreachable-in-tests/bot")
     monkeypatch.setenv("OUTREACH_WEB_PORT", "0")  # every app serves /healthz: any free port
+    # The fakes enforce no per-chat limit unless a test asks (per_chat_limit), nor do the
+    # processes a test starts (the demo, outreach run) space their replies to a chat then.
+    monkeypatch.setenv("OUTREACH_CHAT_INTERVAL", "0")
     monkeypatch.delenv("DATABASE_URL", raising=False)
     monkeypatch.delenv("TELEGRAM_BOT_TOKEN", raising=False)
     monkeypatch.delenv("OUTREACH_ADMINS", raising=False)
