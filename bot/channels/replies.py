@@ -14,7 +14,7 @@ import asyncio
 import logging
 import time
 import warnings
-from collections.abc import Awaitable, Callable, Coroutine, Hashable
+from collections.abc import Awaitable, Callable, Coroutine, Hashable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
@@ -98,6 +98,33 @@ async def send_reply(
                 return failure
             log.info("reply to chat %s refused (%s); again in %.1f s", chat_id, failure, wait)
             await sleep(wait)
+
+
+async def send_turn(
+    limiter: ChannelLimiter | None,
+    chat_id: str,
+    sends: Sequence[Callable[[], Awaitable[object]]],
+    *,
+    started: float,
+    replied: Callable[[float], None] | None,
+    platform: str,
+) -> bool:
+    """Send one turn's replies in order; return whether the member missed one (not blocked).
+
+    One refused for good is logged and the rest still go. The time from `started` to the
+    first answer delivered goes to `replied` (the reply latency of /metrics).
+    """
+    missed = False
+    for send in sends:
+        failure = await send_reply(limiter, chat_id, send)
+        if failure is None:
+            if replied is not None:
+                replied(time.monotonic() - started)
+                replied = None
+            continue
+        log.warning("%s reply to a member not delivered: %s", platform, failure)
+        missed = missed or failure.kind is not FailureKind.BLOCKED
+    return missed
 
 
 class ConversationLimiter(BaseRateLimiter[None]):

@@ -22,7 +22,7 @@ from typing import Any
 
 from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
 from bot.channels.http import JsonClient
-from bot.channels.replies import ChatTurns, send_reply
+from bot.channels.replies import ChatTurns, send_turn
 from bot.conversation.events import EventKind, Inbound, Reply
 from bot.media import is_web_url
 from bot.ratelimit import ChannelLimiter
@@ -175,21 +175,21 @@ class ZaloBotChannel:
         await self._turns.run(event.chat_id, self._answer(event))
 
     async def _answer(self, event: Inbound) -> None:
-        started: float | None = time.monotonic()
+        started = time.monotonic()
         replies = await self._handle(event)
-        lost = False
-        for reply in replies:
-            body = {"chat_id": event.chat_id, "text": render(reply)}
-            failure = await send_reply(
-                self.limiter, event.chat_id, partial(self.client.call, "sendMessage", body)
-            )
-            if failure is None and started is not None and self.replied is not None:
-                self.replied(time.monotonic() - started)  # the member has an answer
-                started = None
-            if failure is not None:  # the rest of the turn still goes
-                log.warning("zalo reply to a member not delivered: %s", failure)
-                lost = lost or failure.kind is not FailureKind.BLOCKED
-        if lost and self.missed is not None:
+        sends = [
+            partial(self.client.call, "sendMessage", {"chat_id": event.chat_id, "text": render(r)})
+            for r in replies
+        ]
+        turn = send_turn(
+            self.limiter,
+            event.chat_id,
+            sends,
+            started=started,
+            replied=self.replied,
+            platform="zalo",
+        )
+        if await turn and self.missed is not None:
             await self.missed(event)
 
 

@@ -25,7 +25,7 @@ from typing import Any
 
 from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
 from bot.channels.http import JsonClient
-from bot.channels.replies import ChatTurns, send_reply
+from bot.channels.replies import ChatTurns, send_turn
 from bot.channels.zalo_bot import fit
 from bot.channels.zalo_oa_tokens import TokenKeeper
 from bot.conversation.events import EventKind, Inbound, Reply
@@ -240,23 +240,22 @@ class ZaloOAChannel:
         await self._turns.run(inbound.chat_id, self._answer(inbound))
 
     async def _answer(self, inbound: Inbound) -> None:
-        started: float | None = time.monotonic()
+        started = time.monotonic()
         replies = await self._handle(inbound)
-        lost = False
-        for reply in replies:
-            body = {"recipient": {"user_id": inbound.chat_id}, "message": render(reply)}
-            failure = await send_reply(
-                self.limiter,
-                inbound.chat_id,
-                partial(self.client.call, "v3.0/oa/message/cs", body),
-            )
-            if failure is None and started is not None and self.replied is not None:
-                self.replied(time.monotonic() - started)  # the member has an answer
-                started = None
-            if failure is not None:  # the rest of the turn still goes
-                log.warning("zalo OA reply to a member not delivered: %s", failure)
-                lost = lost or failure.kind is not FailureKind.BLOCKED
-        if lost and self.missed is not None:
+        to = {"user_id": inbound.chat_id}
+        sends = [
+            partial(self.client.call, "v3.0/oa/message/cs", {"recipient": to, "message": render(r)})
+            for r in replies
+        ]
+        turn = send_turn(
+            self.limiter,
+            inbound.chat_id,
+            sends,
+            started=started,
+            replied=self.replied,
+            platform="zalo OA",
+        )
+        if await turn and self.missed is not None:
             await self.missed(inbound)
 
 
