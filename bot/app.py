@@ -50,6 +50,10 @@ from schedules.scheduler import Scheduler, SchedulerPolicy
 log = logging.getLogger(__name__)
 
 
+class _HandledElsewhere(Exception):
+    """The update was handled already (a platform's retry, maybe to another instance)."""
+
+
 class SchemaError(Exception):
     """The database is missing or behind the code; the message says which command fixes it."""
 
@@ -326,19 +330,30 @@ class OutreachApp:
                 log.warning("could not alert admin %s: %s", admin, exc)
 
     def handle_now(self, event: Inbound) -> list[Reply]:
-        """Handle one event in its own transaction: an officer's staff business, or a member's."""
-        with self.sessions.begin() as session:
-            if event.ref is not None and not updates.first_time(session, event.ref, self.clock()):
-                log.info(
-                    "update %s came again (a platform retry); ignored",
-                    event.ref,
-                    extra={"update_id": event.ref},
-                )
-                return []
-            officer = find_staff(session, event.channel, event.chat_id)
-            if officer is not None and staff_wants(officer, event):
-                return self.staff.handle(session, officer, event, self.clock())
-            return self.conversation.handle(session, event, self.clock())
+        """Handle one event in its own transaction: an officer's staff business, or a member's.
+
+        The update is marked handled last, in the same transaction: a slow turn (an officer's
+        report) then holds SQLite's write lock only for its own writes, not from its start.
+        A copy of the update handled meanwhile elsewhere makes this one roll back, unanswered.
+        """
+        ref = event.ref
+        try:
+            with self.sessions.begin() as session:
+                if ref is not None and updates.seen(session, ref):
+                    raise _HandledElsewhere
+                officer = find_staff(session, event.channel, event.chat_id)
+                if officer is not None and staff_wants(officer, event):
+                    replies = self.staff.handle(session, officer, event, self.clock())
+                else:
+                    replies = self.conversation.handle(session, event, self.clock())
+                if ref is not None and not updates.first_time(session, ref, self.clock()):
+                    raise _HandledElsewhere
+                return replies
+        except _HandledElsewhere:
+            log.info(
+                "update %s came again (a platform retry); ignored", ref, extra={"update_id": ref}
+            )
+            return []
 
     async def handle_event(self, event: Inbound) -> list[Reply]:
         """Handle one event off the event loop (database calls block); notices go out here.

@@ -164,7 +164,6 @@ class Dispatcher:
     async def run(self, stopping: asyncio.Event) -> None:
         """Tick until told to stop; a failing tick is logged and retried, never fatal."""
         self._stopping = stopping
-        self._loop = asyncio.get_running_loop()
         while not stopping.is_set():
             self.last_turn = self.monotonic()
             try:

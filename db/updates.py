@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import delete
+from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
 
@@ -12,6 +12,11 @@ from db.models import SeenUpdate
 
 # Telegram keeps an undelivered update for 24 hours: none can come back after two days.
 KEEP = timedelta(days=2)
+
+
+def seen(session: Session, ref: str) -> bool:
+    """Tell whether `ref` was handled already (a read: it takes no write lock)."""
+    return session.scalar(select(SeenUpdate.ref).where(SeenUpdate.ref == ref[:96])) is not None
 
 
 def first_time(session: Session, ref: str, now: datetime) -> bool:

@@ -447,3 +447,26 @@ async def test_members_writing_during_a_1000_a_second_broadcast_are_all_answered
             await app.stop()
         assert telegram.http_429 == 0
         assert telegram.stats()["busiest_second"] <= 1000
+
+
+async def test_an_officers_report_holds_up_no_member(
+    database_url: str, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    clock = FakeClock()
+    app = make_app(database_url, telegram, clock, telegram_webhook_url="https://bot.example.org/h")
+    set_up(sessions, telegram, clock)
+    await app.start()
+    try:
+        assert app.web is not None
+        telegram.webhook_origin = f"http://127.0.0.1:{app.web.port}"
+        editor, member = Chat(telegram, EDITOR), Chat(telegram, MY_SON[0])
+        started = time.monotonic()
+        editor.send("/report")
+        await asyncio.sleep(0.05)
+        await member.say("/help", "/start")
+        answered = time.monotonic() - started
+        await editor.expect_caption("Báo cáo", timeout=30)
+        reported = time.monotonic() - started
+    finally:
+        await app.stop()
+    assert answered < reported / 2, (answered, reported)  # not behind the report's writing
