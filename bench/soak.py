@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import gc
 import json
 import os
 import secrets
@@ -310,7 +311,14 @@ async def soak(args: argparse.Namespace, url: str, folder: Path) -> dict[str, An
     upgrade(engine)
     sessions = session_factory(engine)
     province = prepare(sessions, args.members)
-    async with FakeTelegram(rate_limit=args.rate, any_chat=True) as fake:
+    # Telegram's own limits: the cap in any sliding second, one message a second in a chat.
+    async with FakeTelegram(rate_limit=args.rate, per_chat_limit=1, any_chat=True) as fake:
+        # Telegram counts a request when it arrives; this fake, which shares the bench's
+        # process, when its loop reads it: a garbage collection pausing the loop would bunch
+        # what arrived meanwhile into a burst the instances never sent (as in the standalone
+        # fake, bot/simulator/telegram_api.py).
+        gc.freeze()
+        gc.disable()
         env = {**os.environ, "DATABASE_URL": url, "TELEGRAM_BOT_TOKEN": fake.token,
                "TELEGRAM_API_URL": fake.base_url, "TELEGRAM_RATE_LIMIT": str(args.rate),
                "TELEGRAM_PAID_BROADCAST": "true", "OUTREACH_TAKEOVER_SECONDS": "10",

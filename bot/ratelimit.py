@@ -146,7 +146,14 @@ class Grant:
         self.next_at, self.left = first_at, count
 
     def take(self, now: float, interval: float) -> float | None:
-        """Return how long until the next slot held (None if none is left), and use it."""
+        """Return how long until the next slot held (None if none is left), and use it.
+
+        Slots gone by for longer than the tolerance are dropped, not caught up: sent late
+        together, they would crowd the second after them, which the other instances fill.
+        """
+        while self.left and self.next_at < now - TOLERANCE:
+            self.next_at += interval
+            self.left -= 1
         if not self.left:
             return None
         due = self.next_at
@@ -232,13 +239,15 @@ class ChannelLimiter:
         many in a second that the other instances fill.
         """
         now = clock()
-        if self.shared is not None and not self.grant.left:
+        if self.shared is None:
+            wait = self.reply_wait(chat_id, now)
+        else:
             chat = self.chat_wait(chat_id, now)
             self.sent(chat_id, now + chat)
-            due = await asyncio.to_thread(self.shared.reserve_at, 1)
-            wait = max(now + chat, due) - clock()
-        else:
-            wait = self.reply_wait(chat_id, now)
+            slot = self.grant.take(now, self.interval)
+            if slot is None:  # none held here: one from the bucket every instance shares
+                slot = await asyncio.to_thread(self.shared.reserve_at, 1) - now
+            wait = max(chat, slot) - (clock() - now)
         if wait > 0:
             await sleep(wait)
         while (wait := self.in_flight.wait(clock())) > 0:
