@@ -525,3 +525,21 @@ async def test_a_wrong_code_mid_registration_asks_the_step_again(
     await reply_to(oa, "881009", "tỉnh, thành phố nào")  # where they were, asked again
     await oa.send_text("881009", "khanh hoa")
     await reply_to(oa, "881009", "xã, phường nào")
+
+
+async def test_an_oa_reply_refused_for_now_is_sent_again_and_one_refused_for_good_asked_again(
+    running: Callable[..., Awaitable[OutreachApp]], oa: FakeZaloOA
+) -> None:
+    await running()
+    oa.fail_user("u-r", -32, "Request exceeds the rate limit", times=1)  # Zalo's 429
+    assert await oa.follow("u-r") == 200
+    await oa.wait_for(lambda: len(oa.messages("u-r")) > 0, timeout=10)  # again, after its 5 s
+    consent = await reply_to(oa, "u-r", "Anh/chị có đồng ý không?")
+    await oa.tap_button("u-r", consent["buttons"][0]["payload"])
+    await reply_to(oa, "u-r", "tỉnh, thành phố nào")
+    oa.fail_user("u-r", -201, "Message is invalid", times=1)  # refused for good
+    await oa.send_text("u-r", "khanh hoa")  # the commune question is the one refused
+    await oa.send_text("u-r", "my son")  # not taken as the answer to a question never seen
+    again = await reply_to(oa, "u-r", "chưa tới được anh/chị")
+    assert "Bot hỏi lại" in again["text"]
+    await reply_to(oa, "u-r", "xã, phường nào")
