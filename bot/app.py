@@ -41,7 +41,7 @@ from bot.shared_rate import SharedRate
 from bot.web import ZALO_BOT_PATH, Webhooks, WebServer
 from db import audit, updates
 from db.base import utcnow
-from db.engine import create_db_engine, is_postgresql, session_factory
+from db.engine import create_db_engine, first_line, is_postgresql, session_factory
 from db.migrate import alembic_config
 from db.models import Channel, Staff, StaffRole
 from db.staff import find_staff
@@ -125,11 +125,6 @@ def unreachable(exc: Exception) -> bool:
     if isinstance(exc, SendFailure):
         return exc.kind in (FailureKind.TRANSIENT, FailureKind.UNAVAILABLE)
     return isinstance(exc, NetworkError) and not isinstance(exc, BadRequest)
-
-
-def first_line(exc: Exception) -> str:
-    """Return the first line of an error's message (a driver's can run to many)."""
-    return (str(exc) or type(exc).__name__).splitlines()[0][:200]
 
 
 def webhook_secret(token: str | None) -> str:
@@ -420,22 +415,30 @@ class OutreachApp:
         The rest of the bot runs meanwhile (other channels, the web server whose /healthz
         names the channel, the outbox, which waits), and the log says what is tried.
         """
+        reason = await self._try_start(name, start)
+        if reason is None:
+            return
+        log.error(
+            "%s is unreachable (%s): check the network or the proxy; trying again in the "
+            "background, and /healthz reports it until it answers",
+            name,
+            reason,
+        )
+        task = asyncio.create_task(self._keep_starting(name, start))
+        self._starting.add(task)
+        task.add_done_callback(self._starting.discard)
+
+    async def _try_start(self, name: str, start: Callable[[], Awaitable[None]]) -> str | None:
+        """Start a channel once; return why, if its platform could not be reached."""
         try:
             await start()
         except (NetworkError, SendFailure) as exc:
             if not unreachable(exc):
                 raise
-            log.error(
-                "%s is unreachable (%s): check the network or the proxy; trying again in the "
-                "background, and /healthz reports it until it answers",
-                name,
-                first_line(exc),
-            )
-            task = asyncio.create_task(self._keep_starting(name, start))
-            self._starting.add(task)
-            task.add_done_callback(self._starting.discard)
+            return first_line(exc)
         except InvalidToken as exc:
             raise SettingsError(f"{name} refused the bot token ({exc}): check it") from None
+        return None
 
     async def _keep_starting(self, name: str, start: Callable[[], Awaitable[None]]) -> None:
         """Try starting a channel again, 2 s then doubling to a minute between tries."""
@@ -443,16 +446,15 @@ class OutreachApp:
         while True:
             await asyncio.sleep(wait)
             try:
-                await start()
-            except (NetworkError, SendFailure) as exc:
-                if not unreachable(exc):
-                    log.error("%s cannot start: %s", name, first_line(exc))
-                    return
-                wait = min(wait * 2, 60.0)
-                log.warning("%s still unreachable (%s); next try in %.0f s", name, exc, wait)
-                continue
-            log.info("%s reached: the channel is running", name)
-            return
+                reason = await self._try_start(name, start)
+            except (TelegramError, SendFailure, SettingsError) as exc:
+                log.error("%s cannot start: %s", name, first_line(exc))
+                return
+            if reason is None:
+                log.info("%s reached: the channel is running", name)
+                return
+            wait = min(wait * 2, 60.0)
+            log.warning("%s still unreachable (%s); next try in %.0f s", name, reason, wait)
 
     @property
     def channels(self) -> list[TelegramChannel | ZaloBotChannel | ZaloOAChannel]:
