@@ -180,13 +180,13 @@ async def _json_body(request: Request, platform: str) -> bytes | JSONResponse:
     A body is refused by its declared length before a byte of it is read, and one sent in
     chunks (no length given) as soon as it passes the limit: never read whole into memory.
     """
-    media = request.headers.get("content-type", "").partition(";")[0].strip().lower()
-    if media != "application/json":
+    kind = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if kind != "application/json":
         log.warning(
             "%s webhook refused from %s: content type %r, not application/json",
             platform,
             _caller(request),
-            media or "(none)",
+            kind or "(none)",
         )
         return JSONResponse({"message": "Unsupported Media Type"}, status_code=415)
     declared = request.headers.get("content-length", "")
