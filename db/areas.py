@@ -9,19 +9,25 @@ import vietnam_provinces
 from sqlalchemy import delete, func, insert, select
 from sqlalchemy.orm import Session
 from vietnam_provinces import Province, Ward
+from vietnam_provinces._ward_conversion_2025 import OLD_TO_NEW  # the official old-to-new table
 from vietnam_provinces.legacy import District as LegacyDistrict
 from vietnam_provinces.legacy import Province as LegacyProvince
+from vietnam_provinces.legacy import Ward as LegacyWard
 
 from db.models import Area, AreaLevel, FormerArea, FormerAreaLevel, MetaValue
 from db.models.area import former_area_successor
 from db.textmatch import Match, rank, search_key
 
 AREAS_VERSION_KEY = "areas_version"
+# What this loader makes of the package's tables: raised when it loads more (2: former communes),
+# so that `outreach db upgrade` reloads a database loaded by an older loader.
+LOADER_VERSION = 2
 
 
 def areas_version() -> str:
-    """Return the version of the area data the installed package carries."""
-    return f"{vietnam_provinces.__version__}/{vietnam_provinces.__data_version__}"
+    """Return the version of the area data the installed package carries, and of this loader."""
+    package = f"{vietnam_provinces.__version__}/{vietnam_provinces.__data_version__}"
+    return f"{package}/{LOADER_VERSION}"
 
 
 def load_areas(session: Session) -> bool:
@@ -60,7 +66,7 @@ def _upsert_current(session: Session) -> dict[tuple[AreaLevel, int], int]:
 
 
 def _replace_former(session: Session, ids: dict[tuple[AreaLevel, int], int]) -> None:
-    """Rebuild former provinces and districts with the current areas they became."""
+    """Rebuild former provinces, districts and communes with the current areas they became."""
     session.execute(delete(former_area_successor))
     session.execute(delete(FormerArea))
     district_to_communes: dict[int, set[int]] = defaultdict(set)
@@ -79,10 +85,22 @@ def _replace_former(session: Session, ids: dict[tuple[AreaLevel, int], int]) -> 
     for lp_code, lp_name in old_provinces.items():
         rows.append(_former(FormerAreaLevel.PROVINCE, lp_code, lp_name, None))
         links += _links(len(rows), province_to_provinces[lp_code])
+    old_districts: dict[int, str] = {}
     for d in LegacyDistrict.iter_all():
         province_name = old_provinces.get(d.province_code.value)
+        old_districts[d.code.value] = d.name
         rows.append(_former(FormerAreaLevel.DISTRICT, d.code.value, d.name, province_name))
         links += _links(len(rows), district_to_communes[d.code.value])
+    for old_ward in LegacyWard.iter_all():
+        entry = OLD_TO_NEW.get(old_ward.code.value)
+        if entry is None:  # a few legacy wards the official table does not carry: nothing to offer
+            continue
+        province_name = old_provinces.get(entry.old_ward.province_code)
+        row = _former(FormerAreaLevel.COMMUNE, old_ward.code.value, old_ward.name, province_name)
+        row["former_district"] = old_districts.get(old_ward.district_code.value)
+        rows.append(row)
+        new_ids = {ids[(AreaLevel.COMMUNE, new.code)] for new in entry.new_wards}
+        links += _links(len(rows), new_ids)
     # Ids are assigned here so that successor links can be inserted in the same two statements.
     session.execute(insert(FormerArea), [dict(r, id=i) for i, r in enumerate(rows, 1)])
     if links:
@@ -98,6 +116,7 @@ def _former(
         "name": name,
         "search_name": search_key(name),
         "former_province": province,
+        "former_district": None,
     }
 
 

@@ -6,13 +6,31 @@ import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass
+from pathlib import Path
 
+import yaml
 from rapidfuzz.distance import Levenshtein
 
-PREFIXES = re.compile(
-    r"^(xa|phuong|thi tran|dac khu|tinh|thanh pho|tp|huyen|quan|thi xa|htx|hop tac xa|"
-    r"to hop tac|tht)\s+"
-)
+PLACE_NAMES = Path(__file__).with_name("place_names.yaml")
+COOP_PREFIXES = ("hop tac xa", "to hop tac", "htx", "tht")  # "HTX nông nghiệp Mỹ Sơn"
+
+
+def _place_prefixes() -> dict[str, frozenset[str]]:
+    """Read the reviewed table of place prefixes: prefix -> the levels of place it names."""
+    table: dict[str, list[str]] = yaml.safe_load(PLACE_NAMES.read_text(encoding="utf-8"))[
+        "prefixes"
+    ]
+    levels: dict[str, set[str]] = {}
+    for level, words in table.items():
+        for word in words:
+            levels.setdefault(word, set()).add(level)
+    return {word: frozenset(found) for word, found in levels.items()}
+
+
+PLACE_PREFIXES = _place_prefixes()
+_WORDS = sorted({*PLACE_PREFIXES, *COOP_PREFIXES}, key=len, reverse=True)  # "thanh pho" first
+PREFIXES = re.compile(rf"^({'|'.join(re.escape(w) for w in _WORDS)})\s+")
+GLUED_NUMBER = re.compile(r"^([a-z]{1,2})(\d+)$")  # "p12", "q3": a prefix stuck to a number
 
 
 def fold(text: str) -> str:
@@ -23,13 +41,18 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
+def prefix_levels(text: str) -> frozenset[str]:
+    """Tell which levels of place a typed prefix names ("p. 12": commune), or none if none."""
+    found = PREFIXES.match(GLUED_NUMBER.sub(r"\1 \2", fold(text)))
+    return PLACE_PREFIXES.get(found.group(1), frozenset()) if found else frozenset()
+
+
 def search_key(name: str) -> str:
-    """Fold a name and drop its administrative or legal prefix ('xã', 'tỉnh', 'HTX')."""
-    key = fold(name)
-    previous = None
-    while previous != key:  # "Thành phố Hồ Chí Minh", "HTX nông nghiệp ..." lose one prefix each
-        previous, key = key, PREFIXES.sub("", key, count=1)
-    return key or fold(name)
+    """Fold a name and drop its administrative or legal prefix ('xã', 'tỉnh', 'HTX').
+
+    One prefix only: "Xã Quan Sơn" is "quan son", not "son" ("quan" is also "quận")."""
+    key = GLUED_NUMBER.sub(r"\1 \2", fold(name))
+    return PREFIXES.sub("", key, count=1) or key
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,9 +68,14 @@ def rank[T](query: str, candidates: Iterable[tuple[str, T]], limit: int = 6) -> 
     q = search_key(query)
     if not q:
         return []
+    # What was typed is also tried whole: "quan son" is Xã Quan Sơn, not a quận named "Sơn".
+    whole = GLUED_NUMBER.sub(r"\1 \2", fold(query))
     found: list[tuple[int, int, str, T]] = []
     for key, item in candidates:
         grade = _grade(q, key)
+        if whole != q:
+            again = _grade(whole, key)
+            grade = again if grade is None or (again is not None and again < grade) else grade
         if grade is not None:
             found.append((grade, len(key), key, item))
     found.sort(key=lambda f: (f[0], f[1], f[2]))

@@ -1,16 +1,23 @@
-"""Ask where a member lives: province, then commune, with former provinces and districts."""
+"""Ask where a member lives: province, then commune, by the names members still use.
+
+Provinces by their names, what people call them ("TP HCM") or the province merged in 2025;
+communes by their names, the commune of before 1/7/2025 (with what it became) or the district.
+"""
 
 from __future__ import annotations
 
 from sqlalchemy import select
 
+from bot.conversation.answers import no_option, yes_option
 from bot.conversation.events import Choice, Option, Reply
 from bot.conversation.flow import CHOICES, PROMPTS, TEXT_STEPS, advance, place
 from bot.conversation.turn import Turn
-from db import areas as area_queries
-from db.models import Area, AreaLevel, FormerArea
-from db.textmatch import Match
+from db import places
+from db.models import Area, AreaLevel, FormerArea, FormerAreaLevel
 from messages import member as say
+from messages import understand
+
+COMMUNE, DISTRICT = FormerAreaLevel.COMMUNE, FormerAreaLevel.DISTRICT
 
 
 def prompt_province(turn: Turn) -> list[Reply]:
@@ -19,50 +26,65 @@ def prompt_province(turn: Turn) -> list[Reply]:
 
 
 def on_province_text(turn: Turn) -> list[Reply]:
-    """Find the province typed (current or merged in 2025), choose it or offer the closest."""
+    """Find the province typed (its name, what people call it, or one merged in 2025)."""
     text = turn.event.text.strip()
-    found = area_queries.find_provinces(turn.session, text)
-    exact = [m.item for m in found.areas if m.grade == 0]
-    if len(exact) == 1:
-        return _set_province(turn, exact[0], [])
-    former = [m.item for m in found.former if m.grade == 0]
-    if former and not exact:
-        new = area_queries.successors_in(turn.session, former[0], None)
-        if len(new) == 1:
-            return _set_province(turn, new[0], [say.former_province(former[0].name, new[0].name)])
-    options = _province_options(turn, found)
+    found = places.provinces(turn.session, text)
+    one = found.one()
+    if one is not None:
+        merged = [f for f in found.exact_former() if one in f.now] if not found.exact() else []
+        notes = [say.former_province(merged[0].unit.name, one.name)] if merged else []
+        return _set_province(turn, one, notes)
+    options = _province_options(found)
+    if len(options) == 1:  # one suggestion: "đúng" takes it
+        label, area_id = options[0]
+        choices = (
+            yes_option(Choice("prov", str(area_id)), understand.pick(label)),
+            no_option(Choice("reprov"), understand.RETYPE),
+        )
+        return [Reply(understand.did_you_mean_one(text, label), choices)]
     if options:
-        return [Reply(say.did_you_mean("tỉnh", text), options)]
-    districts = area_queries.find_former_districts(turn.session, text)
+        return [Reply(say.did_you_mean("tỉnh", text), _options("prov", options))]
+    districts = places.former_districts(turn.session, text)
     if districts:
-        choices = tuple(_district_option(turn, m.item) for m in districts)
-        return [Reply(say.did_you_mean_district(text), choices)]
+        offered = tuple(_district_option(d) for d in districts if d.now)
+        return [Reply(say.did_you_mean_district(text), offered)]
     return [Reply(say.province_not_found(text))]
 
 
-def _province_options(turn: Turn, found: area_queries.AreaFinding) -> tuple[Option, ...]:
+def _province_options(found: places.Found) -> list[tuple[str, int]]:
     """Offer current provinces that matched, and those that absorbed a matching former one."""
     ranked = [(m.grade, m.item.id, m.item.name) for m in found.areas]
-    for match in found.former:
-        for new in area_queries.successors_in(turn.session, match.item, None):
-            ranked.append((match.grade, new.id, f"{new.name} ({match.item.name} cũ)"))
+    for former in found.former:
+        for new in former.now:
+            ranked.append((former.grade, new.id, f"{new.name} ({former.unit.name} cũ)"))
     labels: dict[int, str] = {}
     for _, area_id, label in sorted(ranked, key=lambda r: r[0]):
         labels.setdefault(area_id, label)
-    return tuple(Choice("prov", str(i)).option(label) for i, label in labels.items())
+    return [(label, area_id) for area_id, label in labels.items()]
 
 
-def _district_option(turn: Turn, district: FormerArea) -> Option:
-    communes = area_queries.successors_in(turn.session, district, None)
+def _options(action: str, labelled: list[tuple[str, int]]) -> tuple[Option, ...]:
+    return tuple(Choice(action, str(area_id)).option(label) for label, area_id in labelled)
+
+
+def on_retype_province(turn: Turn, choice: Choice) -> list[Reply]:
+    """The member said no to the province suggested: ask again."""
+    return prompt_province(turn)
+
+
+def _district_option(district: places.Former) -> Option:
+    unit, communes = district.unit, district.now
     province = communes[0].parent.name if communes and communes[0].parent else ""
-    where = f", {district.former_province} cũ" if district.former_province else ""
-    return Choice("dist", str(district.id)).option(f"{district.name}{where} → {province}")
+    where = f", {unit.former_province} cũ" if unit.former_province else ""
+    return Choice("dist", str(unit.id)).option(f"{unit.name}{where} → {province}")
 
 
 def on_district_choice(turn: Turn, choice: Choice) -> list[Reply]:
     """Take a former district picked at the province question: its province, then its communes."""
     district = turn.session.get(FormerArea, int(choice.value)) if choice.value.isdigit() else None
-    communes = area_queries.successors_in(turn.session, district, None) if district else []
+    communes = (
+        list(places.successors(turn.session, [district], None)[district.id]) if district else []
+    )
     if district is None or not communes or communes[0].parent is None:
         return prompt_province(turn)
     province = communes[0].parent
@@ -119,33 +141,105 @@ def _back() -> tuple[Option, ...]:
 
 
 def on_commune_text(turn: Turn) -> list[Reply]:
-    """Find the commune typed in the province, or a former district and what it became."""
+    """Find the commune typed in the province: current, former (before 1/7/2025), or a district."""
     province = _province(turn)
     if province is None:
         return prompt_commune(turn)
     text = turn.event.text.strip()
-    found = area_queries.find_communes(turn.session, province.id, text)
-    exact = [m.item for m in found.areas if m.grade == 0]
-    district = next((m.item for m in found.former if m.grade == 0), None)
+    found = places.communes(turn.session, province.id, text)
+    exact = found.exact()
+    district = next((f for f in found.exact_former() if f.unit.level == DISTRICT), None)
     if district is not None:
-        successors = area_queries.successors_in(turn.session, district, province.id)
-        ordered = exact + [a for a in successors if a not in exact]
-        intro = say.former_district(district.name, district.former_province, len(successors))
+        ordered = exact + [a for a in district.now if a not in exact]
+        unit = district.unit
+        intro = say.former_district(unit.name, unit.former_province, len(district.now))
         return [Reply(intro, _commune_options(ordered) + _back())]
-    if len(exact) == 1:
-        return _set_commune(turn, exact[0])
-    if not found.areas:
+    one = found.one()
+    if one is not None and one in exact:
+        return _set_commune(turn, one)
+    former = [f for f in found.exact_former() if f.unit.level == COMMUNE]
+    if one is not None:  # a former commune that became one commune: say so, "đúng" takes it
+        return [_suggest(one, former[0])]
+    if len(former) == 1 and not exact:  # split in 2025 between several communes
+        unit, now = former[0].unit, list(former[0].now)
+        return [
+            Reply(
+                understand.former_commune_split(unit.name, len(now)),
+                _commune_options(now) + _back(),
+            )
+        ]
+    if former:  # several places had that name: each with what it is now
+        options = _commune_options(exact) + _former_options(former)
+        return [Reply(understand.former_communes(text, len(options)), options + _back())]
+    if exact:  # "Phường An Lạc" and "Xã An Lạc"
+        return [Reply(say.did_you_mean("xã", text), _commune_options(exact) + _back())]
+    return _near(turn, province, found, text)
+
+
+def _near(turn: Turn, province: Area, found: places.Found, text: str) -> list[Reply]:
+    """Offer what comes near what was typed (a typo, a beginning), or say nothing did."""
+    targets = {a.id for a in found.candidates()}
+    if not targets:
         example = _example(turn, province)
-        return [Reply(say.commune_not_found(text, province.name, example), _back())]
-    return [Reply(say.did_you_mean("xã", text), _commune_options(_items(found.areas)) + _back())]
+        shown = _shown_communes(turn)  # the list the member was choosing from stays on screen
+        return [Reply(say.commune_not_found(text, province.name, example), shown + _back())]
+    if len(targets) == 1:
+        only = found.candidates()[0]
+        former = next((f for f in found.former if only in f.now), None)
+        if former is not None and not any(m.item == only for m in found.areas):
+            return [_suggest(only, former)]
+        choices = (
+            yes_option(Choice("comm", str(only.id)), understand.pick(only.name)),
+            no_option(Choice("recomm"), understand.RETYPE),
+        )
+        return [Reply(understand.did_you_mean_one(text, only.name), choices)]
+    current = [m.item for m in found.areas]
+    others = [f for f in found.former if any(a.id not in {c.id for c in current} for a in f.now)]
+    options = _commune_options(current) + _former_options(others, skip={c.id for c in current})
+    return [Reply(say.did_you_mean("xã", text), options + _back())]
 
 
-def _items(matches: list[Match[Area]]) -> list[Area]:
-    return [m.item for m in matches]
+def _suggest(new: Area, former: places.Former) -> Reply:
+    """Say what a former commune is now and ask whether that is the member's."""
+    text = understand.former_commune(former.unit.name, new.name, new.division_type)
+    choices = (
+        yes_option(Choice("comm", str(new.id)), understand.pick(new.name)),
+        no_option(Choice("recomm"), understand.RETYPE),
+    )
+    return Reply(text, choices)
+
+
+def _former_options(
+    former: list[places.Former], skip: set[int] | None = None
+) -> tuple[Option, ...]:
+    """One option for each commune a former commune became: "Xã A (Huyện B cũ) → Xã C"."""
+    options: list[Option] = []
+    for f in former:
+        where = f" ({f.unit.former_district} cũ)" if f.unit.former_district else " cũ"
+        for new in f.now:
+            if skip is None or new.id not in skip:
+                label = f"{f.unit.name}{where} → {new.name}"
+                options.append(Choice("comm", str(new.id)).option(label))
+    return tuple(options)
+
+
+def _shown_communes(turn: Turn) -> tuple[Option, ...]:
+    """The communes last offered, kept in the conversation state, to offer them again."""
+    stored = turn.data.get("options", [])
+    return tuple(
+        Option(label, data, tuple(aliases))
+        for label, data, aliases in stored
+        if str(data).startswith("comm|")
+    )
 
 
 def _commune_options(communes: list[Area]) -> tuple[Option, ...]:
     return tuple(Choice("comm", str(a.id)).option(a.name) for a in communes)
+
+
+def on_retype_commune(turn: Turn, choice: Choice) -> list[Reply]:
+    """The member said no to the commune suggested: ask again."""
+    return prompt_commune(turn)
 
 
 def on_commune_choice(turn: Turn, choice: Choice) -> list[Reply]:
@@ -181,4 +275,6 @@ CHOICES.update(
     dist=("province", on_district_choice),
     comm=("commune", on_commune_choice),
     back=("commune", on_back_to_province),
+    reprov=("province", on_retype_province),
+    recomm=("commune", on_retype_commune),
 )

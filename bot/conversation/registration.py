@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from bot.conversation import linking
+from bot.conversation.answers import no_option, yes_option
 from bot.conversation.events import Choice, Option, Reply
 from bot.conversation.flow import CHOICES, PROMPTS, TEXT_STEPS, advance, missing_steps
 from bot.conversation.turn import Turn
@@ -15,8 +16,8 @@ from messages import member as say
 def prompt_consent(turn: Turn) -> list[Reply]:
     """Show what is stored and why, and ask for explicit agreement."""
     options = (
-        Choice("consent", "yes").option(say.AGREE, "dong y", "co", "ok", "yes"),
-        Choice("consent", "no").option(say.DECLINE, "khong"),
+        yes_option(Choice("consent", "yes"), say.AGREE),
+        no_option(Choice("consent", "no"), say.DECLINE),
     )
     return [Reply(say.CONSENT_NOTICE, options)]
 

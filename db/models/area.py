@@ -22,6 +22,7 @@ class FormerAreaLevel(StrEnum):
 
     PROVINCE = "province"  # a province before the 2025 merges
     DISTRICT = "district"  # a huyện, quận, thị xã or provincial city, abolished 1/7/2025
+    COMMUNE = "commune"  # a xã, phường or thị trấn before the 1/7/2025 merges
 
 
 class Area(Base):
@@ -43,7 +44,8 @@ class Area(Base):
     parent: Mapped[Area | None] = relationship(remote_side=[id], lazy="joined")
 
 
-# A former unit became one or more current areas (a district: several communes, some only in part).
+# A former unit became one or more current areas (a district: several communes; a commune split
+# in 2025: each commune that took a part of it).
 former_area_successor = Table(
     "former_area_successor",
     Base.metadata,
@@ -53,7 +55,8 @@ former_area_successor = Table(
 
 
 class FormerArea(Base):
-    """A province or district from before 2025; legacy codes never share a column with new ones."""
+    """A province, district or commune from before 1/7/2025; legacy codes never share a column
+    with new ones (a legacy commune code is often a current code of another place)."""
 
     __tablename__ = "former_area"
     __table_args__ = (UniqueConstraint("level", "legacy_code"),)
@@ -65,6 +68,9 @@ class FormerArea(Base):
     search_name: Mapped[str] = mapped_column(String(120), index=True)
     former_province: Mapped[str | None] = mapped_column(
         String(120), comment="for a district, the province it was in, e.g. 'Tỉnh Ninh Thuận'"
+    )
+    former_district: Mapped[str | None] = mapped_column(
+        String(120), comment="for a commune, the district it was in, e.g. 'Huyện Ninh Sơn'"
     )
 
     successors: Mapped[list[Area]] = relationship(secondary=former_area_successor)
