@@ -9,6 +9,7 @@ commune of before 1/7/2025. Each is answered with what it is now.
 from __future__ import annotations
 
 from collections import defaultdict
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -20,6 +21,7 @@ from db.models import Area, AreaLevel, FormerArea, FormerAreaLevel
 from db.models.area import former_area_successor
 from db.textmatch import PLACE_NAMES, Match, prefix_levels, rank, search_key
 
+NEAR_LIMIT = 6  # former units offered for a typo at most
 FORMER_LIMIT = 15  # former units offered at most (HCM had a "Phường 1" in 12 districts)
 
 
@@ -134,7 +136,6 @@ def communes(session: Session, province_id: int, text: str) -> Found:
 
     Former units are those that became communes of this province (a member who chose the
     former province "Ninh Thuận" is in Khánh Hòa, and names a commune of Ninh Thuận)."""
-    levels = _levels(text)
     current = session.scalars(
         select(Area).where(Area.level == AreaLevel.COMMUNE, Area.parent_id == province_id)
     ).all()
@@ -142,10 +143,32 @@ def communes(session: Session, province_id: int, text: str) -> Found:
         select(FormerArea)
         .join(former_area_successor)
         .join(Area, Area.id == former_area_successor.c.area_id)
-        .where(FormerArea.level.in_(levels), Area.parent_id == province_id)
+        .where(
+            FormerArea.level.in_([FormerAreaLevel.COMMUNE, FormerAreaLevel.DISTRICT]),
+            Area.parent_id == province_id,
+        )
         .distinct()
     ).all()
-    if FormerAreaLevel.COMMUNE not in levels:  # "huyện Ninh Sơn": not a commune
+    # A typed prefix says the level ("phường 1" is no "Quận 1"), unless nothing of that level
+    # matches: "quan hop" is Xã Quảng Hợp typed fast, not a quận named "Hợp".
+    levels = prefix_levels(text)
+    if levels:
+        wanted = [f for f in former if f.level.value in levels]
+        found = _communes_found(session, province_id, text, current, wanted, levels)
+        if not found.empty:
+            return found
+    return _communes_found(session, province_id, text, current, former, frozenset())
+
+
+def _communes_found(
+    session: Session,
+    province_id: int,
+    text: str,
+    current: Sequence[Area],
+    former: Sequence[FormerArea],
+    levels: frozenset[str],
+) -> Found:
+    if levels and FormerAreaLevel.COMMUNE.value not in levels:  # "huyện Ninh Sơn"
         current = []
     areas = rank(text, ((c.search_name, c) for c in current))
     matched = _first_grades(rank(text, ((f.search_name, f) for f in former), limit=40))
@@ -191,13 +214,6 @@ def successors(
     return {u.id: tuple(found.get(u.id, ())) for u in units}
 
 
-def _levels(text: str) -> list[FormerAreaLevel]:
-    """The levels of former unit a typed name may be: a "phường 1" is no "Quận 1"."""
-    typed = prefix_levels(text)
-    levels = [FormerAreaLevel.COMMUNE, FormerAreaLevel.DISTRICT]
-    return [level for level in levels if not typed or level.value in typed] or levels
-
-
 def _former(
     session: Session, matches: list[Match[FormerArea]], province_id: int | None
 ) -> list[Former]:
@@ -216,4 +232,4 @@ def _best_each[T](matches: list[Match[T]], limit: int) -> list[Match[T]]:
 def _first_grades[T](matches: list[Match[T]]) -> list[Match[T]]:
     """Keep every exact match (a name shared by several former communes), else the nearest."""
     exact = [m for m in matches if m.grade == 0]
-    return exact or matches[:3]
+    return exact or matches[:NEAR_LIMIT]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from enum import StrEnum
 
-from sqlalchemy import Column, ForeignKey, Integer, String, Table, UniqueConstraint
+from sqlalchemy import Column, ForeignKey, Index, Integer, String, Table, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from db.base import Base
@@ -51,6 +51,8 @@ former_area_successor = Table(
     Base.metadata,
     Column("former_area_id", ForeignKey("former_area.id", ondelete="CASCADE"), primary_key=True),
     Column("area_id", ForeignKey("area.id", ondelete="CASCADE"), primary_key=True),
+    # From a commune to the former units it took in: the commune step reads this way.
+    Index("ix_former_area_successor_area_id", "area_id"),
 )
 
 

@@ -1,4 +1,4 @@
-"""former communes: the district a former commune was in
+"""former communes: the district a former commune was in, successors by commune
 
 Revision ID: 0009
 Revises: 0008
@@ -27,10 +27,14 @@ def upgrade() -> None:
                 comment="for a commune, the district it was in, e.g. 'Huyện Ninh Sơn'",
             )
         )
+    with op.batch_alter_table("former_area_successor", schema=None) as batch_op:
+        batch_op.create_index("ix_former_area_successor_area_id", ["area_id"], unique=False)
 
 
 def downgrade() -> None:
     """Revert this revision: former communes go with the column (they are reloaded as needed)."""
+    with op.batch_alter_table("former_area_successor", schema=None) as batch_op:
+        batch_op.drop_index("ix_former_area_successor_area_id")
     op.execute("DELETE FROM former_area WHERE level = 'commune'")
     with op.batch_alter_table("former_area", schema=None) as batch_op:
         batch_op.drop_column("former_district")
