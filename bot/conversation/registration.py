@@ -11,6 +11,7 @@ from db.cooperatives import find_cooperatives
 from db.models import Cooperative, Role, Topic
 from db.subscribers import forget_subscriber, record_consent, set_topics
 from messages import member as say
+from messages import understand
 
 
 def prompt_consent(turn: Turn) -> list[Reply]:
@@ -80,7 +81,15 @@ def on_role(turn: Turn, choice: Choice) -> list[Reply]:
 
 def prompt_coop(turn: Turn) -> list[Reply]:
     """Ask for the cooperative by name; it may be skipped."""
-    return [Reply(say.ASK_COOP, (Choice("coop", "skip").option(say.SKIP, "khong co"),))]
+    return [Reply(say.ASK_COOP, (_skip(),))]
+
+
+def _skip(*, no: bool = True) -> Option:
+    """Move on without a cooperative: "Bỏ qua", "không có", or "không" where it is the no."""
+    choice = Choice("coop", "skip")
+    if no:
+        return no_option(choice, say.SKIP, "khong co", "khong thuoc")
+    return choice.option(say.SKIP, "khong co", "khong thuoc")
 
 
 def on_coop_text(turn: Turn) -> list[Reply]:
@@ -88,7 +97,7 @@ def on_coop_text(turn: Turn) -> list[Reply]:
     member, text = turn.member, turn.event.text.strip()
     area = member.area
     province_id = area.parent_id if area is not None else None
-    skip = Choice("coop", "skip").option(say.SKIP, "khong co")
+    skip = _skip()
     if province_id is None:
         return [Reply(say.coop_not_found(text, "tỉnh của anh/chị"), (skip,))]
     matches = find_cooperatives(turn.session, text, province_id, member.area_id)
@@ -98,6 +107,12 @@ def on_coop_text(turn: Turn) -> list[Reply]:
     if not matches:
         province = area.parent.name if area is not None and area.parent else ""
         return [Reply(say.coop_not_found(text, province), (skip,))]
+    if len(matches) == 1:  # one suggestion: "đúng" takes it, "không" moves on without one
+        coop = matches[0].item
+        pick = yes_option(Choice("coop", str(coop.id)), understand.pick(coop.name))
+        retype = no_option(Choice("recoop"), understand.RETYPE)
+        reply = Reply(understand.did_you_mean_one(text, coop.name), (pick, retype, _skip(no=False)))
+        return [reply]
     options = tuple(_coop_option(m.item) for m in matches)
     return [Reply(say.did_you_mean("HTX", text), (*options, skip))]
 
@@ -113,6 +128,11 @@ def on_coop_choice(turn: Turn, choice: Choice) -> list[Reply]:
         return advance(turn)
     coop = turn.session.get(Cooperative, int(choice.value)) if choice.value.isdigit() else None
     return _set_coop(turn, coop) if coop else prompt_coop(turn)
+
+
+def on_retype_coop(turn: Turn, choice: Choice) -> list[Reply]:
+    """The member said no to the cooperative suggested: ask again."""
+    return prompt_coop(turn)
 
 
 def _set_coop(turn: Turn, coop: Cooperative) -> list[Reply]:
@@ -155,5 +175,6 @@ CHOICES.update(
     consent=("consent", on_consent),
     role=("role", on_role),
     coop=("coop", on_coop_choice),
+    recoop=("coop", on_retype_coop),
     topic=("topics", on_topic),
 )
