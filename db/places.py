@@ -12,6 +12,7 @@ from collections import defaultdict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cache
+from typing import Any
 
 import yaml
 from sqlalchemy import select
@@ -19,7 +20,15 @@ from sqlalchemy.orm import Session
 
 from db.models import Area, AreaLevel, FormerArea, FormerAreaLevel
 from db.models.area import former_area_successor
-from db.textmatch import PLACE_NAMES, Match, prefix_levels, rank, search_key
+from db.textmatch import (
+    PLACE_NAMES,
+    Match,
+    has_diacritics,
+    prefix_levels,
+    rank,
+    search_key,
+    spelled_name,
+)
 
 NEAR_LIMIT = 6  # former units offered for a typo at most
 FORMER_LIMIT = 15  # former units offered at most (HCM had a "Phường 1" in 12 districts)
@@ -172,7 +181,28 @@ def _communes_found(
         current = []
     areas = rank(text, ((c.search_name, c) for c in current))
     matched = _first_grades(rank(text, ((f.search_name, f) for f in former), limit=40))
+    areas, matched = _as_spelled(text, areas, matched)
     return Found(text, areas, _former(session, matched[:FORMER_LIMIT], province_id))
+
+
+def _as_spelled(
+    text: str, areas: list[Match[Area]], former: list[Match[FormerArea]]
+) -> tuple[list[Match[Area]], list[Match[FormerArea]]]:
+    """Where names differ only by diacritics ("Hương Văn", "Hương Vân"), those the member typed
+    decide: a name spelled exactly as typed drops the exact matches spelled otherwise."""
+    if not has_diacritics(text):
+        return areas, former
+    typed = spelled_name(text)
+    names = [m.item.name for m in areas if m.grade == 0] + [
+        m.item.name for m in former if m.grade == 0
+    ]
+    if not any(spelled_name(name) == typed for name in names):
+        return areas, former
+
+    def keep(match: Match[Any]) -> bool:
+        return match.grade != 0 or spelled_name(match.item.name) == typed
+
+    return [m for m in areas if keep(m)], [m for m in former if keep(m)]
 
 
 def communes_anywhere(session: Session, text: str) -> Found:

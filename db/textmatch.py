@@ -41,6 +41,35 @@ def fold(text: str) -> str:
     return " ".join(text.split())
 
 
+# Tone marks written the old way ("huỷ", "hoà") are the same letters: the mark on the main vowel.
+_OLD_TONES = {
+    "uý": "úy", "uỳ": "ùy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
+    "oá": "óa", "oà": "òa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
+    "oé": "óe", "oè": "òe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
+}  # fmt: skip
+_OLD_TONE = re.compile(r"(?<!q)(u[ýỳỷỹỵ]|o[áàảãạéèẻẽẹ])(?!\w)")
+
+
+def spelled(text: str) -> str:
+    """Lower case, one tone-mark style, no punctuation or extra spaces: diacritics kept."""
+    text = unicodedata.normalize("NFC", text.lower())
+    text = " ".join(re.sub(r"[^\w\s]+", " ", text).split())
+    return _OLD_TONE.sub(lambda m: _OLD_TONES[m.group(0)], text)
+
+
+def spelled_name(text: str) -> str:
+    """A name as spelled, without its prefix: "Phường Hương Văn" -> "hương văn"."""
+    words = spelled(text).split()
+    found = PREFIXES.match(fold(text))
+    drop = len(found.group(1).split()) if found else 0
+    return " ".join(words[drop:]) if len(words) > drop else " ".join(words)
+
+
+def has_diacritics(text: str) -> bool:
+    """Tell whether a person typed any diacritics ("Hương Văn" yes, "huong van" no)."""
+    return spelled(text) != fold(text)
+
+
 def prefix_levels(text: str) -> frozenset[str]:
     """Tell which levels of place a typed prefix names ("p. 12": commune), or none if none."""
     found = PREFIXES.match(GLUED_NUMBER.sub(r"\1 \2", fold(text)))

@@ -2,25 +2,15 @@
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from enum import StrEnum
 from functools import cache
 from pathlib import Path
 
 import yaml
 
-from db.textmatch import fold
+from db.textmatch import fold, spelled
 
 WORDS_FILE = Path(__file__).with_name("words.yaml")
-# Tone marks written the old way ("huỷ", "hoà") mean the same word: put on the main vowel.
-_OLD_TONES = {
-    "uý": "úy", "uỳ": "ùy", "uỷ": "ủy", "uỹ": "ũy", "uỵ": "ụy",
-    "oá": "óa", "oà": "òa", "oả": "ỏa", "oã": "õa", "oạ": "ọa",
-    "oé": "óe", "oè": "òe", "oẻ": "ỏe", "oẽ": "õe", "oẹ": "ọe",
-}  # fmt: skip
-
-
 class Meaning(StrEnum):
     """What a plain answer means."""
 
@@ -37,15 +27,8 @@ def words() -> dict[Meaning, tuple[str, ...]]:
 
 
 def typed_form(text: str) -> str:
-    """Lower case, one tone-mark style, no end punctuation or extra spaces; diacritics kept."""
-    text = unicodedata.normalize("NFC", text.lower())
-    text = re.sub(r"[^\w\s]+", " ", text)
-    text = " ".join(text.split())
-    return re.sub(
-        r"(?<!q)(u[ýỳỷỹỵ]|o[áàảãạéèẻẽẹ])(?!\w)",
-        lambda m: _OLD_TONES.get(m.group(0), m.group(0)),
-        text,
-    )
+    """Lower case, one tone-mark style, no punctuation or extra spaces; diacritics kept."""
+    return spelled(text)
 
 
 @cache

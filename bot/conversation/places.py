@@ -149,6 +149,15 @@ def on_commune_text(turn: Turn) -> list[Reply]:
     found = places.communes(turn.session, province.id, text)
     exact = found.exact()
     district = next((f for f in found.exact_former() if f.unit.level == DISTRICT), None)
+    former = [f for f in found.exact_former() if f.unit.level == COMMUNE]
+    if district is not None and former:  # "Chi Lăng": a former district and a former commune
+        taken = {a.id for a in exact} | {a.id for f in former for a in f.now}
+        options = (
+            _commune_options(exact)
+            + _former_options(former, skip={a.id for a in exact})
+            + _district_options(district, skip=taken)
+        )
+        return [Reply(understand.former_communes(text, len(options)), options + _back())]
     if district is not None:
         ordered = exact + [a for a in district.now if a not in exact]
         unit = district.unit
@@ -157,7 +166,6 @@ def on_commune_text(turn: Turn) -> list[Reply]:
     one = found.one()
     if one is not None and one in exact:
         return _set_commune(turn, one)
-    former = [f for f in found.exact_former() if f.unit.level == COMMUNE]
     if one is not None:  # a former commune that became one commune: say so, "đúng" takes it
         return [_suggest(one, former[0])]
     if len(former) == 1 and not exact:  # split in 2025 between several communes
@@ -221,6 +229,16 @@ def _former_options(
                 label = f"{f.unit.name}{where} → {new.name}"
                 options.append(Choice("comm", str(new.id)).option(label))
     return tuple(options)
+
+
+def _district_options(district: places.Former, skip: set[int]) -> tuple[Option, ...]:
+    """One option for each commune a former district became: "Xã C (Huyện B cũ)"."""
+    name = district.unit.name
+    return tuple(
+        Choice("comm", str(a.id)).option(f"{a.name} ({name} cũ)")
+        for a in district.now
+        if a.id not in skip
+    )
 
 
 def _shown_communes(turn: Turn) -> tuple[Option, ...]:

@@ -124,6 +124,21 @@ def test_a_typed_prefix_keeps_its_level(sessions: sessionmaker[Session]) -> None
         assert "Xã Quan Sơn" in [a.name for a in typo.candidates()]
 
 
+def test_diacritics_typed_decide_between_names_that_fold_alike(
+    sessions: sessionmaker[Session],
+) -> None:
+    with sessions() as session:
+        hue = _province(session, "Thành phố Huế")
+        for typed in ("Phường Hương Văn", "Phường Hương Vân"):
+            found = places.communes(session, hue.id, typed)
+            assert [f.unit.name for f in found.exact_former()] == [typed]
+        both = places.communes(session, hue.id, "huong van")  # without them, both are offered
+        assert {f.unit.name for f in both.exact_former()} == {
+            "Phường Hương Văn",
+            "Phường Hương Vân",
+        }
+
+
 def test_no_plain_word_means_two_things_once_diacritics_are_kept() -> None:
     seen: dict[str, Meaning] = {}
     for meaning, listed in words().items():
