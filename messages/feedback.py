@@ -39,9 +39,9 @@ REACTION_GONE = "Tin này không còn nhận đánh giá. Cảm ơn anh/chị."
 TYPED_REACTION = "Xin gõ kèm số của tin, ví dụ: /huuich 12."
 
 POLL_HEAD = "📊 <b>Bình chọn</b>\n\n{question}\n"
-POLL_FOOT_OPEN = "\nBấm một lựa chọn bên dưới. Anh/chị có thể đổi ý đến khi bình chọn kết thúc."
+POLL_FOOT_OPEN = "\nChọn một mục dưới đây. Anh/chị có thể đổi ý đến khi bình chọn kết thúc."
 POLL_FOOT_UNTIL = (
-    "\nBấm một lựa chọn bên dưới. Anh/chị có thể đổi ý đến {until}, khi bình chọn kết thúc."
+    "\nChọn một mục dưới đây. Anh/chị có thể đổi ý đến {until}, khi bình chọn kết thúc."
 )
 POLL_ANSWERED = (
     "✅ Đã ghi nhận lựa chọn “{option}”. Anh/chị có thể đổi ý đến khi bình chọn kết thúc."
@@ -49,7 +49,7 @@ POLL_ANSWERED = (
 POLL_CHANGED = "✅ Đã đổi lựa chọn của anh/chị từ “{before}” thành “{option}”."
 POLL_SAME = "Anh/chị đã chọn “{option}” rồi. Cảm ơn anh/chị."
 POLL_CLOSED = "Bình chọn này đã kết thúc, không nhận thêm ý kiến. Cảm ơn anh/chị."
-POLL_UNKNOWN = "Không tìm thấy bình chọn này. Xin bấm vào lựa chọn ngay dưới tin bình chọn."
+POLL_UNKNOWN = "Không tìm thấy bình chọn này. Xin chọn lại một mục ngay dưới tin bình chọn."
 POLL_TYPED = "Xin gõ số của bình chọn và số lựa chọn, ví dụ: /binhchon 3 2."
 
 DIFFICULTY_ASK = (
@@ -63,7 +63,7 @@ DIFFICULTY_DESCRIBE = (
 DIFFICULTY_NEED_TEXT = "Đã nhận ảnh. Xin anh/chị viết thêm vài dòng mô tả khó khăn."
 DIFFICULTY_SAVED = (
     "✅ Đã ghi nhận khó khăn #{id} về “{category}”. Cán bộ phụ trách địa bàn sẽ liên hệ "
-    "và trả lời anh/chị. Nếu có ảnh minh hoạ, xin gửi ngay bây giờ; không có thì bấm Xong."
+    "và trả lời anh/chị. Nếu có ảnh minh họa, xin gửi ngay bây giờ; không có thì chọn “Xong”."
 )
 DIFFICULTY_SAVED_PHOTO = (
     "✅ Đã ghi nhận khó khăn #{id} về “{category}”, kèm ảnh. Cán bộ phụ trách địa bàn sẽ liên hệ "
@@ -114,7 +114,7 @@ CLOSED = "✔️ Đã đóng phản ánh #{id}."
 REOPENED = "↩️ Đã mở lại phản ánh #{id}."
 NOT_YOURS = "Phản ánh #{id} không thuộc phạm vi của anh/chị."
 NO_SUCH = "Không có phản ánh #{id}."
-ALREADY_CLOSED = "Phản ánh #{id} đã đóng. Bấm Mở lại nếu cần trả lời tiếp."
+ALREADY_CLOSED = "Phản ánh #{id} đã đóng. Chọn “Mở lại” nếu cần trả lời tiếp."
 
 REPORT_READY = (
     "📊 Báo cáo {scope}, từ {start} đến {end}: {sent} tin đã gửi, {reached} người nhận, "

@@ -15,7 +15,7 @@ CHANNEL_NAMES = {
 LINK_NEEDS_REGISTRATION = (
     "Anh/chị chưa đăng ký trên kênh này. Nếu đã đăng ký ở kênh khác (Telegram hoặc Zalo), "
     "gõ /lienket ở kênh đó để lấy mã, rồi gửi “/lienket MÃ” vào đây. "
-    "Nếu chưa đăng ký ở đâu, gõ /start."
+    "Nếu chưa đăng ký ở đâu, gõ /batdau."
 )
 LINK_BAD_CODE = (
     "Mã liên kết không đúng hoặc đã hết hạn (mã dùng trong 15 phút). "
@@ -38,17 +38,17 @@ PHONE_NOT_USED = (
     "Chúng tôi không lưu số điện thoại khi chưa dùng đến."
 )
 PHONE_PURPOSE = "zns"
-PHONE_NOTICE_VERSION = "2026-11"
+PHONE_NOTICE_VERSION = "2026-12"  # the notice below, word for word
 PHONE_NOTICE = (
     "Anh/chị cho phép Liên minh HTX lưu số {phone} và dùng số này để gửi tin chính sách, "
     "tập huấn qua Zalo (tin báo ZNS) khi không gửi được bằng tin nhắn thường?\n"
     "Số chỉ dùng cho mục đích này, không chia sẻ cho bên nào khác. "
-    "Anh/chị có thể xoá số bất cứ lúc nào bằng lệnh /sdt."
+    "Anh/chị có thể xóa số bất cứ lúc nào bằng lệnh /sdt."
 )
 PHONE_AGREE, PHONE_DECLINE = "✅ Đồng ý", "Không đồng ý"
 PHONE_DECLINED = "Chúng tôi không lưu số điện thoại của anh/chị."
-PHONE_CHANGE, PHONE_DELETE = "Đổi số", "Xoá số"
-PHONE_DELETED = "Đã xoá số điện thoại. Chúng tôi sẽ không gửi tin theo số này nữa."
+PHONE_CHANGE, PHONE_DELETE = "Đổi số", "Xóa số"
+PHONE_DELETED = "Đã xóa số điện thoại. Chúng tôi sẽ không gửi tin theo số này nữa."
 
 
 def phone_notice_sha256(phone: str) -> str:
@@ -82,7 +82,7 @@ def now_here(channel: Channel) -> str:
 
 def phone_saved(phone: str) -> str:
     """Confirm the phone number kept."""
-    return f"Đã lưu số {phone}. Gõ /sdt để đổi hoặc xoá số."
+    return f"Đã lưu số {phone}. Gõ /sdt để đổi hoặc xóa số."
 
 
 def phone_shown(phone: str) -> str:

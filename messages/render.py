@@ -287,11 +287,31 @@ def subscriber_context(
     }
 
 
-def numbered_choices(text: str, labels: list[str]) -> str:
-    """Write choices as a numbered list under the text, for channels without buttons."""
+def numbered_choices(text: str, labels: list[str], *, aside: bool = False) -> str:
+    """Write choices as a numbered list under the text, for channels without buttons.
+
+    With `aside`, the answer is typed and the choices are only ways out (go back, skip): they
+    are mentioned in passing, "(Gõ 1 nếu muốn chọn lại tỉnh.)", so that nobody takes typing
+    1 for the answer to the question.
+    """
     if not labels:
         return text
+    if aside:
+        ways = ", ".join(f"{n} nếu muốn {_lower_first(label)}" for n, label in enumerate(labels, 1))
+        return f"{text}\n\n(Gõ {ways}.)"
     lines = "\n".join(f"{number}. {label}" for number, label in enumerate(labels, 1))
     count = len(labels)
-    hint = "Gõ 1 để chọn." if count == 1 else f"Gõ số từ 1 đến {count}, hoặc gõ tên để chọn."
+    if count == 1:
+        hint = "Gõ 1 để chọn."
+    elif count == 2:
+        hint = "Gõ 1 hoặc 2 để chọn."
+    else:
+        hint = f"Gõ số từ 1 đến {count} hoặc gõ tên để chọn."
     return f"{text}\n\n{lines}\n\n{hint}"
+
+
+def _lower_first(label: str) -> str:
+    """Lower a label's first letter to go mid-sentence ("Bỏ qua" -> "bỏ qua"), not an acronym's."""
+    if len(label) > 1 and label[1].isupper():
+        return label
+    return label[:1].lower() + label[1:]

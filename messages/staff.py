@@ -93,9 +93,9 @@ ZALO_NO_PHOTO = (
 SEND_NOW = "🚀 Gửi ngay"
 SCHEDULE = "⏰ Hẹn giờ"
 EDIT = "✏️ Sửa nội dung"
-CANCEL = "✖️ Huỷ"
+CANCEL = "✖️ Hủy"
 ASK_TIME = "Gửi lúc nào? Gõ ví dụ: 15/10 7:30, mai 7h, thứ ba 19:30."
-CANCELLED = "Đã huỷ tin đang soạn. Gõ /new để soạn tin khác."
+CANCELLED = "Đã hủy tin đang soạn. Gõ /new để soạn tin khác."
 NOTHING_TO_CANCEL = "Anh/chị không soạn tin nào."
 SCHEDULED = "✅ Đã lên lịch tin #{id}: gửi {when}, đến {count} người."
 AWAITING = (
@@ -124,11 +124,11 @@ BROADCASTS = "📋 Tin của anh/chị (mới nhất trước):"
 BROADCAST_LINE = "#{id} · {status} · {progress} · {when}\n   {preview}"
 PAUSE = "⏸ Dừng #{id}"
 RESUME = "▶️ Tiếp #{id}"
-STOP = "✖️ Huỷ #{id}"
+STOP = "✖️ Hủy #{id}"
 MOVED = {
     "pause": "Đã tạm dừng tin #{id}.",
     "resume": "Đã cho tin #{id} gửi tiếp.",
-    "cancel": "Đã huỷ tin #{id}; những người chưa nhận sẽ không nhận nữa.",
+    "cancel": "Đã hủy tin #{id}; những người chưa nhận sẽ không nhận nữa.",
 }
 CANNOT_MOVE = "Tin #{id} đang ở trạng thái “{status}”, không thể làm vậy."
 STATUS = {
@@ -139,7 +139,7 @@ STATUS = {
     "sending": "đang gửi",
     "paused": "tạm dừng",
     "done": "đã gửi xong",
-    "cancelled": "đã huỷ",
+    "cancelled": "đã hủy",
 }
 ROLE_LABELS = {
     "member": "Thành viên HTX",
@@ -150,7 +150,7 @@ ROLE_LABELS = {
 STAFF_HELP = (
     "Lệnh dành cho cán bộ:\n"
     "/new – soạn tin mới\n"
-    "/broadcasts – các tin đã soạn: tiến độ, dừng, gửi tiếp, huỷ\n"
+    "/broadcasts – các tin đã soạn: tiến độ, dừng, gửi tiếp, hủy\n"
     "/stats – số liệu 30 ngày của địa bàn\n"
     "/inbox – phản ánh của bà con đang chờ: xem, trả lời, nhận xử lý, đóng\n"
     "/report – báo cáo năm nay của địa bàn (tệp Excel)\n"
@@ -164,14 +164,14 @@ STAFF_USAGE = (
     "/staff them <mã Telegram> <bientap|duyet|quantri> [nơi] – thêm, ví dụ: "
     "/staff them 123456789 bientap Mỹ Sơn, Khánh Hòa\n"
     "/staff doi <số> <vai trò> [nơi] – đổi vai trò, phạm vi\n"
-    "/staff xoa <số> – xoá"
+    "/staff xoa <số> – xóa"
 )
 STAFF_LINE = "{id}. {name} · {role} · {area} · telegram:{user_id}"
 STAFF_ROLE = {"admin": "quản trị", "editor": "biên tập", "approver": "duyệt tin"}
 STAFF_EVERYWHERE = "toàn quốc"
 STAFF_ADDED = "Đã thêm cán bộ:\n{line}"
 STAFF_CHANGED = "Đã đổi:\n{line}"
-STAFF_REMOVED = "Đã xoá cán bộ:\n{line}"
+STAFF_REMOVED = "Đã xóa cán bộ:\n{line}"
 STAFF_NOT_FOUND = "Không có cán bộ số {id}. Gõ /staff để xem danh sách."
 STAFF_BAD_ROLE = "Vai trò “{role}” không rõ; dùng bientap, duyet hoặc quantri."
 STAFF_PLACE = "Không tìm thấy nơi “{text}”. Gõ tên tỉnh, hoặc tên xã kèm tỉnh: Mỹ Sơn, Khánh Hòa."

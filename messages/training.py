@@ -40,16 +40,17 @@ NO_COURSES = (
     "Hiện chưa có lớp tập huấn nào sắp tới dành cho anh/chị. "
     "Khi có lớp mới, bot sẽ báo để anh/chị đăng ký."
 )
-NOT_A_MEMBER = "Anh/chị cần đăng ký nhận tin trước (gõ /start), rồi mới đăng ký lớp tập huấn được."
+NOT_A_MEMBER = "Anh/chị cần đăng ký nhận tin trước (gõ /batdau), rồi mới đăng ký lớp tập huấn được."
 NO_SUCH_COURSE = "Không tìm thấy lớp tập huấn này. Anh/chị gõ /taphuan để xem các lớp sắp tới."
 HOW_TO_REGISTER = "Gõ /dangky kèm số lớp, ví dụ: /dangky 12. Gõ /taphuan để xem số của các lớp."
 HOW_TO_RATE = "Gõ /danhgia, số lớp và số sao từ 1 đến 5, ví dụ: /danhgia 12 5."
 KEEP_SEAT = "Anh/chị vẫn giữ chỗ. Hẹn gặp anh/chị ở lớp học!"
 LIST_BUTTON = "◀ Danh sách lớp"
 REGISTER_BUTTON = "✍️ Đăng ký"
-CANCEL_BUTTON = "Huỷ đăng ký"
-CONFIRM_CANCEL_BUTTON = "Đồng ý huỷ"
+CANCEL_BUTTON = "Hủy đăng ký"
+CONFIRM_CANCEL_BUTTON = "Đồng ý hủy"
 KEEP_BUTTON = "Giữ chỗ"
+REGISTER_HINT = "Chọn “Đăng ký” để giữ chỗ."
 
 
 def place(course: TrainingCourse) -> str:
@@ -89,7 +90,7 @@ def rating_request(course: TrainingCourse) -> str:
     """Ask those who attended to rate the course with one tap (HTML)."""
     return (
         f"🙏 <b>Anh/chị thấy lớp “{html.escape(course.title)}” thế nào?</b>\n\n"
-        "Chọn số sao bên dưới, chỉ một lần chạm. Ý kiến của anh/chị giúp các lớp sau tốt hơn."
+        "Chọn số sao dưới đây. Ý kiến của anh/chị giúp các lớp sau tốt hơn."
     )
 
 
@@ -99,13 +100,17 @@ def promoted(course: TrainingCourse) -> str:
         f"🎉 <b>Đã có chỗ cho anh/chị ở lớp “{html.escape(course.title)}”.</b>\n\n"
         f"📅 {weekday_date(course.starts_at)}, {clock(course.starts_at)}\n"
         f"📍 {html.escape(place(course))}\n\n"
-        "Nếu không tham gia được, anh/chị gõ /taphuan để huỷ, nhường chỗ cho người khác."
+        "Nếu không tham gia được, anh/chị gõ /taphuan để hủy, nhường chỗ cho người khác."
     )
 
 
 def details(course: TrainingCourse, seats_left: int, state: str) -> str:
-    """Show one course in the conversation (plain text), with the member's state."""
-    text = plain(announcement(course, seats_left)).rsplit("\n\n", 1)[0]  # not "Chọn Đăng ký"
+    """Show one course in the conversation (plain text): its card, then the member's state.
+
+    `state` is `state_line(..., on_card=True)`, which takes the place of the announcement's
+    last line (how to register) and repeats nothing the card shows.
+    """
+    text = plain(announcement(course, seats_left)).rsplit("\n\n", 1)[0]
     return f"{text}\n\n{state}"
 
 
@@ -115,8 +120,14 @@ def state_line(
     seats_left: int,
     place_in_line: int,
     now: datetime,
+    *,
+    on_card: bool = False,
 ) -> str:
-    """Say where the member stands for a course, or whether they can still register."""
+    """Say where the member stands for a course, or whether they can still register.
+
+    `on_card`: under the course's card, which already shows the seats left and the deadline,
+    so that the line says what to do rather than repeat them.
+    """
     if entry is not None and entry.status == RegistrationStatus.REGISTERED:
         return "✅ Anh/chị đã đăng ký lớp này."
     if entry is not None and entry.status == RegistrationStatus.WAITING:
@@ -124,7 +135,10 @@ def state_line(
     if now > course.deadline_at:
         return "Đã hết hạn đăng ký."
     if seats_left == 0:
-        return "Lớp đã đủ chỗ; anh/chị vẫn có thể đăng ký vào danh sách chờ."
+        wait = "Anh/chị vẫn có thể đăng ký vào danh sách chờ."
+        return wait if on_card else f"Lớp đã đủ chỗ; {wait[0].lower()}{wait[1:]}"
+    if on_card:
+        return REGISTER_HINT
     return f"Còn {count(seats_left)}/{count(course.capacity)} chỗ, hạn đăng ký {deadline(course)}."
 
 
@@ -152,7 +166,7 @@ def seated(course: TrainingCourse) -> str:
         f"📅 {weekday_date(course.starts_at)}, {clock(course.starts_at)}\n"
         f"📍 {place(course)}\n\n"
         "Bot sẽ nhắc lịch trước 3 ngày, 1 ngày và 2 giờ. "
-        "Nếu bận, anh/chị gõ /taphuan để huỷ, nhường chỗ cho người khác."
+        "Nếu bận, anh/chị gõ /taphuan để hủy, nhường chỗ cho người khác."
     )
 
 
@@ -160,7 +174,7 @@ def waiting(course: TrainingCourse, place_in_line: int) -> str:
     """Say the course is full and where the member stands in line."""
     return (
         f"Lớp “{course.title}” đã đủ chỗ. Anh/chị được ghi vào danh sách chờ, "
-        f"đứng thứ {place_in_line}. Khi có người huỷ, bot sẽ báo ngay để anh/chị đi học."
+        f"đứng thứ {place_in_line}. Khi có người hủy, bot sẽ báo ngay để anh/chị đi học."
     )
 
 
@@ -169,7 +183,7 @@ def refused(outcome: str, course: TrainingCourse) -> str:
     texts = {
         "closed": f"Lớp “{course.title}” đã hết hạn đăng ký lúc {deadline(course)}.",
         "started": f"Lớp “{course.title}” đã bắt đầu, không thay đổi đăng ký được nữa.",
-        "cancelled_course": f"Lớp “{course.title}” đã bị huỷ. Mong anh/chị thông cảm.",
+        "cancelled_course": f"Lớp “{course.title}” đã bị hủy. Mong anh/chị thông cảm.",
         "not_for_you": f"Lớp “{course.title}” dành cho khu vực hoặc đối tượng khác.",
         "not_registered": f"Anh/chị chưa đăng ký lớp “{course.title}”.",
         "too_early": f"Lớp “{course.title}” chưa kết thúc; anh/chị đánh giá sau buổi học nhé.",
@@ -186,12 +200,12 @@ def already(entry_status: str, course: TrainingCourse, place_in_line: int) -> st
 
 def ask_cancel(course: TrainingCourse) -> str:
     """Ask before giving up a seat, which goes to the next in line at once."""
-    return f"Anh/chị chắc chắn muốn huỷ đăng ký lớp “{course.title}”?"
+    return f"Anh/chị chắc chắn muốn hủy đăng ký lớp “{course.title}”?"
 
 
 def cancelled(course: TrainingCourse) -> str:
     """Confirm a cancellation."""
-    return f"Đã huỷ đăng ký lớp “{course.title}”. Chỗ của anh/chị đã được nhường cho người khác."
+    return f"Đã hủy đăng ký lớp “{course.title}”. Chỗ của anh/chị đã được nhường cho người khác."
 
 
 def left_line(course: TrainingCourse) -> str:
@@ -208,6 +222,6 @@ def course_cancelled(course: TrainingCourse, reason: str | None) -> str:
     """Tell those registered or waiting that a course is called off (HTML)."""
     why = f"\nLý do: {html.escape(reason)}" if reason else ""
     return (
-        f"⚠️ <b>Lớp “{html.escape(course.title)}” đã bị huỷ.</b>{why}\n\n"
+        f"⚠️ <b>Lớp “{html.escape(course.title)}” đã bị hủy.</b>{why}\n\n"
         "Mong anh/chị thông cảm. Gõ /taphuan để xem các lớp khác."
     )

@@ -32,6 +32,7 @@ from telegram.ext import (
 
 from bot.channels.base import SeenRefs
 from bot.channels.replies import ChatTurns
+from bot.channels.zalo_bot import command_name
 from bot.conversation.events import EventKind, Inbound, Option, Reply
 from db.models import Channel
 from messages import member as say
@@ -41,18 +42,30 @@ log = logging.getLogger(__name__)
 
 Handler = Callable[[Inbound], Awaitable[list[Reply]]]
 
+# The menu Telegram shows beside the message box: the Vietnamese names, which members read
+# and type; the English ones still work (see bot.conversation.member.COMMANDS).
 COMMANDS = [
-    BotCommand("start", "Đăng ký hoặc nhận tin lại"),
-    BotCommand("profile", "Xem và sửa thông tin của anh/chị"),
-    BotCommand("topics", "Chọn chủ đề muốn nhận"),
+    BotCommand("batdau", "Đăng ký hoặc nhận tin lại"),
+    BotCommand("hoso", "Xem và sửa thông tin của anh/chị"),
+    BotCommand("chude", "Chọn chủ đề muốn nhận"),
     BotCommand("ocop", "Xem sản phẩm OCOP theo tỉnh và nhóm hàng"),
-    BotCommand("taphuan", "Lớp tập huấn sắp tới: đăng ký, huỷ"),
-    BotCommand("stop", "Dừng nhận mọi tin"),
-    BotCommand("lienket", "Liên kết với tài khoản Zalo của anh/chị"),
+    BotCommand("taphuan", "Lớp tập huấn sắp tới: đăng ký, hủy"),
+    BotCommand("khokhan", "Báo khó khăn của HTX hay gia đình"),
+    BotCommand("lienket", "Dùng cả Telegram và Zalo, nhận mỗi tin một lần"),
     BotCommand("sdt", "Số điện thoại để nhận tin qua Zalo"),
-    BotCommand("forget", "Xoá toàn bộ dữ liệu của anh/chị"),
-    BotCommand("help", "Hướng dẫn"),
+    BotCommand("dung", "Dừng nhận mọi tin"),
+    BotCommand("xoa", "Xóa toàn bộ dữ liệu của anh/chị"),
+    BotCommand("trogiup", "Các lệnh và cách dùng"),
 ]
+
+
+def vietnamese_name(first: str, last: str | None) -> str:
+    """Write a person's name family first, as Vietnamese do: "Trần Thị" "Bình" is Trần Thị Bình.
+
+    Telegram's `full_name` puts the first name first ("Bình Trần Thị"); a name given whole
+    in the first name field is kept as it is.
+    """
+    return f"{last} {first}".strip() if last else first
 
 
 def to_inbound(update: Update) -> Inbound | None:
@@ -65,7 +78,7 @@ def to_inbound(update: Update) -> Inbound | None:
         channel=Channel.TELEGRAM,
         chat_id=str(chat.id),
         kind=EventKind.TEXT,
-        display_name=user.full_name[:120] or None,
+        display_name=vietnamese_name(user.first_name, user.last_name)[:120] or None,
         ref=f"telegram:{update.update_id}",
     )
     if update.callback_query is not None:
@@ -84,7 +97,7 @@ def to_inbound(update: Update) -> Inbound | None:
         return replace(event, kind=EventKind.OTHER)
     if text.startswith("/"):
         head, _, rest = text[1:].partition(" ")
-        command = head.split("@", 1)[0].lower()
+        command = command_name(head.split("@", 1)[0])
         return replace(event, kind=EventKind.COMMAND, command=command, text=rest.strip())
     replied = message.reply_to_message
     reply_to = str(replied.message_id) if replied is not None else None

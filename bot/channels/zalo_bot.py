@@ -27,6 +27,7 @@ from bot.conversation.events import EventKind, Inbound, Reply
 from bot.media import is_web_url
 from bot.ratelimit import ChannelLimiter
 from db.models import Channel
+from db.textmatch import fold
 from messages.channels import plain, split_text
 from messages.render import numbered_choices
 
@@ -79,6 +80,15 @@ def classify(status: int, answer: dict[str, Any]) -> Any:
     raise SendFailure(FailureKind.REJECTED, description)
 
 
+def command_name(word: str) -> str:
+    """Name the command typed after "/" as the conversation knows it: "/Dừng" is /dung.
+
+    Members type Vietnamese commands with their accents and capitals; command names are
+    ASCII lower case, as Telegram's menu requires.
+    """
+    return fold(word).replace(" ", "_")
+
+
 def to_inbound(update: dict[str, Any]) -> Inbound | None:
     """Turn a Zalo Bot update into a neutral event, or None for what needs no answer."""
     message = update.get("message") or {}
@@ -99,14 +109,17 @@ def to_inbound(update: dict[str, Any]) -> Inbound | None:
     text = unicodedata.normalize("NFC", text)
     if text.startswith("/"):
         head, _, rest = text[1:].partition(" ")
-        return replace(event, kind=EventKind.COMMAND, command=head.lower(), text=rest.strip())
+        command = command_name(head)
+        return replace(event, kind=EventKind.COMMAND, command=command, text=rest.strip())
     return replace(event, kind=EventKind.TEXT, text=text)
 
 
 def render(reply: Reply) -> str:
     """Write a reply as Zalo shows it: text (a preview's HTML as plain text), then choices."""
     text = plain(reply.text) if reply.html else reply.text
-    return fit(numbered_choices(text, [o.label for o in reply.options]))
+    labels = [o.label for o in reply.options]
+    aside = bool(reply.options) and all(o.aside for o in reply.options)
+    return fit(numbered_choices(text, labels, aside=aside))
 
 
 class ZaloBotChannel:

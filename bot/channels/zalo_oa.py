@@ -26,7 +26,7 @@ from typing import Any
 from bot.channels.base import FailureKind, Prepared, SeenRefs, SendFailure
 from bot.channels.http import JsonClient
 from bot.channels.replies import ChatTurns, send_turn
-from bot.channels.zalo_bot import fit
+from bot.channels.zalo_bot import command_name, fit
 from bot.channels.zalo_oa_tokens import TokenKeeper
 from bot.conversation.events import EventKind, Inbound, Reply
 from bot.media import is_web_url
@@ -176,7 +176,8 @@ def to_inbound(event: dict[str, Any]) -> Inbound | None:
         return replace(inbound, kind=EventKind.CHOICE, data=text)
     if text.startswith("/"):
         head, _, rest = text[1:].partition(" ")
-        return replace(inbound, kind=EventKind.COMMAND, command=head.lower(), text=rest.strip())
+        command = command_name(head)
+        return replace(inbound, kind=EventKind.COMMAND, command=command, text=rest.strip())
     return replace(inbound, kind=EventKind.TEXT, text=text)
 
 
@@ -185,7 +186,8 @@ def render(reply: Reply) -> dict[str, Any]:
     labels = [o.label for o in reply.options]
     text = plain(reply.text) if reply.html else reply.text  # a preview's HTML, as Zalo shows it
     if not labels or len(labels) > MAX_BUTTONS or max(map(len, labels)) > MAX_TITLE:
-        return {"text": fit(numbered_choices(text, labels))}
+        aside = bool(labels) and all(o.aside for o in reply.options)
+        return {"text": fit(numbered_choices(text, labels, aside=aside))}
     buttons = [
         {"title": o.label, "type": "oa.query.hide", "payload": o.data} for o in reply.options
     ]

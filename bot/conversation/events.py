@@ -43,6 +43,9 @@ class Option:
     label: str
     data: str
     aliases: tuple[str, ...] = ()  # other words that pick it when typed
+    # A way out beside an answer that is typed (go back, skip): a channel without buttons
+    # mentions its number in passing rather than inviting the member to type it.
+    aside: bool = False
 
 
 @dataclass(frozen=True, slots=True)

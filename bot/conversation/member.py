@@ -36,12 +36,20 @@ from messages import staff as say_staff
 log = logging.getLogger(__name__)
 
 COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
+    # Each command by its Vietnamese name (what /trogiup and Telegram's menu show) and its
+    # English one; messages/member.py HELP lists them all.
+    "batdau": profile.start,
     "start": profile.start,
+    "dung": profile.stop,
     "stop": profile.stop,
+    "hoso": profile.show_profile,
     "profile": profile.show_profile,
-    "topics": lambda turn: profile.edit(turn, "topics"),
+    "chude": profile.edit_topics,
+    "topics": profile.edit_topics,
+    "xoa": profile.ask_forget,
     "forget": profile.ask_forget,
-    "help": lambda turn: [Reply(say.HELP)],
+    "trogiup": profile.show_help,
+    "help": profile.show_help,
     "lienket": linking.link_command,
     "link": linking.link_command,
     "sdt": linking.phone_command,

@@ -163,6 +163,16 @@ def edit(turn: Turn, what: str) -> list[Reply]:
     return advance(turn)
 
 
+def edit_topics(turn: Turn) -> list[Reply]:
+    """Answer /chude (/topics): change the topics received."""
+    return edit(turn, "topics")
+
+
+def show_help(turn: Turn) -> list[Reply]:
+    """Answer /trogiup (/help): every command a member has."""
+    return [Reply(say.HELP)]
+
+
 def on_profile(turn: Turn, choice: Choice) -> list[Reply]:
     """Act on a profile button."""
     if choice.value in EDITS:

@@ -89,8 +89,9 @@ def _list(turn: Turn, *, edit: bool = False) -> list[Reply]:
         for course, entry in listed
     ]
     options = tuple(
-        Choice("trn", f"v{course.id}").option(f"{n}. {_short(course.title)}")
-        for n, (course, _) in enumerate(listed, 1)
+        # The title alone: the list is numbered already, and so are the choices on Zalo.
+        Choice("trn", f"v{course.id}").option(_short(course.title))
+        for course, _ in listed
     )
     return [Reply(say.list_text(lines), options, edit=edit)]
 
@@ -100,16 +101,21 @@ def _short(title: str) -> str:
 
 
 def _state(
-    turn: Turn, course: TrainingCourse, entry: TrainingRegistration | None, left: int
+    turn: Turn,
+    course: TrainingCourse,
+    entry: TrainingRegistration | None,
+    left: int,
+    *,
+    on_card: bool = False,
 ) -> str:
     line = training.position(turn.session, entry) if entry is not None else 0
-    return say.state_line(course, entry, left, line, turn.now)
+    return say.state_line(course, entry, left, line, turn.now, on_card=on_card)
 
 
 def _view(turn: Turn, course: TrainingCourse) -> list[Reply]:
     entry = training.registration(turn.session, course.id, turn.member.id)
     left = training.seats_left(turn.session, course)  # counted once for the text and the state
-    text = say.details(course, left, _state(turn, course, entry, left))
+    text = say.details(course, left, _state(turn, course, entry, left, on_card=True))
     holds = entry is not None and entry.status != RegistrationStatus.CANCELLED
     first = (
         Choice("trn", f"x{course.id}").option(say.CANCEL_BUTTON)

@@ -30,6 +30,7 @@ _CHAT_ACTIONS = frozenset(
     }
 )
 _COMMAND_RE = re.compile(r"[a-z0-9_]{1,32}")
+MAX_COMMANDS = 100  # a menu (one scope and language) holds at most 100 commands
 _SECRET_RE = re.compile(r"[A-Za-z0-9_-]{1,256}")
 
 
@@ -138,6 +139,8 @@ class GeneralMethods(TelegramState):
         commands = params.get("commands")
         if not isinstance(commands, list):
             raise bad_request('parameter "commands" is required')
+        if len(commands) > MAX_COMMANDS:
+            raise bad_request("BOT_COMMANDS_TOO_MUCH")
         for command in commands:
             if not isinstance(command, dict) or not _COMMAND_RE.fullmatch(
                 str(command.get("command", ""))

@@ -196,7 +196,7 @@ def test_demo_lets_a_person_register(tmp_path: Path) -> None:
     out = result.stdout
     assert "Anh/chị có đồng ý không?" in out
     assert "Đã chọn: Tỉnh Khánh Hòa." in out
-    assert "Huyện Ninh Sơn (Tỉnh Ninh Thuận cũ) đã giải thể" in out
+    assert "Huyện Ninh Sơn (tỉnh Ninh Thuận cũ) đã giải thể" in out
     assert "Đăng ký xong!" in out
     assert "HTX Nông nghiệp Mỹ Sơn" in out
     assert "Demo finished." in out
@@ -286,7 +286,7 @@ def test_demo_on_zalo_shows_numbered_lists(tmp_path: Path) -> None:
     result = run_process("demo", "--zalo", input=script, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     assert "1. ✅ Tôi đồng ý\n   2. Không đồng ý" in result.stdout
-    assert "Gõ số từ 1 đến 5, hoặc gõ tên để chọn." in result.stdout
+    assert "Gõ số từ 1 đến 5 hoặc gõ tên để chọn." in result.stdout
     assert "Đăng ký xong!" in result.stdout
 
 

@@ -198,7 +198,7 @@ async def test_difficulty_with_photo_flags_and_tells_the_area_officer(
 
     await member.say("/khokhan", "việc gì")
     await member.tap("Vốn", "kể rõ khó khăn về")
-    await member.say("Thiếu vốn mua máy gặt", "Nếu có ảnh minh hoạ")
+    await member.say("Thiếu vốn mua máy gặt", "Nếu có ảnh minh họa")
     telegram.send_photo(MY_SON[0], caption="ảnh máy cũ")
     await member.expect("Đã nhận ảnh cho khó khăn #")
     with sessions() as session:

@@ -190,7 +190,7 @@ async def test_a_question_that_never_arrived_is_asked_again(
     missed = await chat.say("khanh hoa", say.MISSED)  # not taken for an answer unseen
     assert missed["text"] == say.MISSED
     await chat.expect("tỉnh, thành phố nào")
-    await chat.say("khanh hoa", "xã, phường nào của Tỉnh Khánh Hòa")
+    await chat.say("khanh hoa", "xã, phường nào của tỉnh Khánh Hòa")
 
 
 def failed_sends(telegram: FakeTelegram, chat: int) -> int:

@@ -51,8 +51,8 @@ async def agree(chat: Chat) -> None:
 async def register(chat: Chat) -> None:
     """Register as a farmer of Xã Mỹ Sơn, Khánh Hòa, with all topics."""
     await agree(chat)
-    await chat.say("khanh hoa", "xã, phường nào của Tỉnh Khánh Hòa")
-    await chat.say("my son", "Anh/chị là ai?")
+    await chat.say("khanh hoa", "xã, phường nào của tỉnh Khánh Hòa")
+    await chat.say("my son", "Anh/chị thuộc nhóm nào dưới đây?")
     await chat.tap("Nông dân", "hợp tác xã")
     await chat.tap("Bỏ qua", "chủ đề")
     await chat.tap("Xong", "Đăng ký xong")
@@ -68,7 +68,7 @@ async def test_registration_typing_without_diacritics(
     await chat.say("my sonn", "có phải anh/chị muốn chọn Xã Mỹ Sơn?")  # one-letter typo
     assert chat.buttons()[0][0] == "Đúng, chọn Xã Mỹ Sơn"
     await chat.say("đúng", "Đã chọn: Xã Mỹ Sơn, Tỉnh Khánh Hòa")
-    await chat.expect("Anh/chị là ai?")
+    await chat.expect("Anh/chị thuộc nhóm nào dưới đây?")
     await chat.tap("Thành viên HTX", "hợp tác xã")
     await chat.tap("Bỏ qua", "chủ đề")
     labels = [label for label, _ in chat.buttons()]
@@ -76,7 +76,7 @@ async def test_registration_typing_without_diacritics(
     toggled = await chat.toggle("Sản phẩm OCOP")
     assert ("⬜ Sản phẩm OCOP") in [label for label, _ in chat.buttons(toggled)]
     done = await chat.tap("Xong", "Đăng ký xong")
-    assert "Xã Mỹ Sơn, Tỉnh Khánh Hòa" in done["text"]
+    assert "cho xã Mỹ Sơn, tỉnh Khánh Hòa" in done["text"]
     assert "Sản phẩm OCOP" not in done["text"]
 
     stored = member(sessions, 501)
@@ -95,9 +95,9 @@ async def test_former_province_and_former_district(
 ) -> None:
     chat = Chat(telegram, 502)
     await agree(chat)
-    await chat.say("Ninh Thuận", "Tỉnh Ninh Thuận cũ nay thuộc Tỉnh Khánh Hòa")
+    await chat.say("Ninh Thuận", "Tỉnh Ninh Thuận cũ nay thuộc tỉnh Khánh Hòa")
     intro = await chat.say("huyen ninh son", "đã giải thể từ 1/7/2025")
-    assert "Tỉnh Ninh Thuận" in intro["text"]
+    assert "(tỉnh Ninh Thuận cũ)" in intro["text"]
     labels = [label for label, _ in chat.buttons()]
     for name in ("Xã Ninh Sơn", "Xã Lâm Sơn", "Xã Mỹ Sơn", "Xã Anh Dũng", "Phường Đô Vinh"):
         assert name in labels
@@ -111,9 +111,9 @@ async def test_unknown_commune_gets_help_and_can_go_back(
     chat = Chat(telegram, 503)
     await agree(chat)
     await chat.say("khanh hoa", "xã, phường nào")
-    await chat.say("xyzxyz", "Chưa tìm thấy xã “xyzxyz” ở Tỉnh Khánh Hòa")
+    await chat.say("xyzxyz", "Chưa tìm thấy xã “xyzxyz” ở tỉnh Khánh Hòa")
     await chat.tap("Chọn lại tỉnh", "tỉnh, thành phố nào")
-    await chat.say("ha noi", "xã, phường nào của Thành phố Hà Nội")
+    await chat.say("ha noi", "xã, phường nào của thành phố Hà Nội")
 
 
 async def test_deep_link_enrols_into_cooperative(
@@ -127,7 +127,7 @@ async def test_deep_link_enrols_into_cooperative(
     chat = Chat(telegram, 504)
     await chat.say(f"/start {coop.public_code.upper()}", "được mời nhận tin cùng HTX Nông nghiệp")
     await chat.expect("Anh/chị có đồng ý không?")
-    await chat.tap("Tôi đồng ý", "Anh/chị là ai?")
+    await chat.tap("Tôi đồng ý", "Anh/chị thuộc nhóm nào dưới đây?")
     await chat.tap("Cán bộ quản lý HTX", "chủ đề")
     await chat.tap("Xong", "Đăng ký xong")
     stored = member(sessions, 504)
@@ -146,7 +146,7 @@ async def test_cooperative_search_during_registration(
     chat = Chat(telegram, 505)
     await agree(chat)
     await chat.say("khanh hoa", "xã, phường nào")
-    await chat.say("my son", "Anh/chị là ai?")
+    await chat.say("my son", "Anh/chị thuộc nhóm nào dưới đây?")
     await chat.tap("Nông dân", "hợp tác xã")
     await chat.say("hop tac xa ca phe", "Chưa tìm thấy HTX")
     await chat.say("nong nghiep my son", "có phải anh/chị muốn chọn HTX")
@@ -170,7 +170,7 @@ async def test_profile_and_topic_change(
     await chat.expect("Thông tin chúng tôi đang lưu")
     assert member(sessions, 506).topic_set == {Topic.OCOP, Topic.TRAINING, Topic.MODEL}
     await chat.say("/profile", "Thông tin chúng tôi đang lưu")
-    await chat.tap("Sửa vai trò", "Anh/chị là ai?")
+    await chat.tap("Sửa vai trò", "Anh/chị thuộc nhóm nào dưới đây?")
     await chat.tap("Cán bộ xã", "Đã lưu thay đổi")
     assert member(sessions, 506).role == Role.OFFICER
 
@@ -198,11 +198,11 @@ async def test_forget_deletes_everything(
     chat = Chat(telegram, 508)
     await register(chat)
     await chat.say("Giá lúa năm nay thế nào?", "Cảm ơn anh/chị đã gửi ý kiến")
-    await chat.say("/forget", "muốn xoá toàn bộ dữ liệu")
-    await chat.tap("Không xoá", "Chưa xoá gì")
+    await chat.say("/forget", "muốn xóa toàn bộ dữ liệu")
+    await chat.tap("Không xóa", "Chưa xóa gì")
     assert member(sessions, 508) is not None
-    await chat.say("/forget", "muốn xoá toàn bộ dữ liệu")
-    await chat.tap("Xoá hết dữ liệu", "Đã xoá toàn bộ dữ liệu")
+    await chat.say("/forget", "muốn xóa toàn bộ dữ liệu")
+    await chat.tap("Xóa hết dữ liệu", "Đã xóa toàn bộ dữ liệu")
     assert member(sessions, 508) is None
     with sessions() as session:
         for table in (Consent, Feedback, SubscriberTopic):
@@ -222,7 +222,7 @@ async def test_restart_in_the_middle_of_registration(
     second = make_app(database_url, telegram)
     await second.start()
     try:
-        await chat.say("my son", "Anh/chị là ai?")
+        await chat.say("my son", "Anh/chị thuộc nhóm nào dưới đây?")
         await chat.tap("Nông dân", "hợp tác xã")
         await chat.tap("Bỏ qua", "chủ đề")
         await chat.tap("Xong", "Đăng ký xong")
@@ -265,7 +265,7 @@ async def test_stale_button_and_text_instead_of_button(
     await chat.say("đồng ý", "tỉnh, thành phố nào")
     agree_data = chat.buttons(consent_message)[0][1]
     telegram.press(512, agree_data, message_id=consent_message["message_id"])
-    await chat.expect("Nút này đã cũ")
+    await chat.expect("Lựa chọn này đã cũ")
 
 
 async def test_district_typed_for_province_and_numbers_off_the_list(
@@ -283,6 +283,6 @@ async def test_district_typed_for_province_and_numbers_off_the_list(
     await chat.say("9", "Không có lựa chọn số 9")
     assert len(chat.buttons()) == 6
     await chat.say("4", "Đã chọn: Xã Mỹ Sơn, Tỉnh Khánh Hòa")  # Đô Vinh, Anh Dũng, Lâm Sơn, Mỹ Sơn
-    await chat.expect("Anh/chị là ai?")
+    await chat.expect("Anh/chị thuộc nhóm nào dưới đây?")
     await chat.say("2", "Đã chọn: Cán bộ quản lý HTX")
     assert member(sessions, 513).role == Role.MANAGER

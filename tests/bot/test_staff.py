@@ -183,7 +183,7 @@ async def test_an_admin_manages_staff_in_the_bot(
     assert "biên tập · Xã Cà Ná · telegram:9399" in added["text"]
     number = int(added["text"].split("\n")[1].split(".")[0])
     await admin_chat.say(f"/staff doi {number} duyet Khánh Hòa", "duyệt tin · Tỉnh Khánh Hòa")
-    await admin_chat.say(f"/staff xoa {number}", "Đã xoá cán bộ")
+    await admin_chat.say(f"/staff xoa {number}", "Đã xóa cán bộ")
     await admin_chat.say(f"/staff xoa {admin_number}", "quản trị viên cuối cùng")
     with sessions() as session:
         log = audit.entries(session, actor=f"staff:{admin_number}")
@@ -214,7 +214,7 @@ async def test_a_photo_without_approval_and_cancelling_from_broadcasts(
     number = done["text"].split("#")[1].split(":")[0]
     assert "07:00 thứ Năm, 26/11/2026" in done["text"]
     await editor.say("/broadcasts", f"#{number} · đã lên lịch")
-    await editor.tap(f"Huỷ #{number}", f"Đã huỷ tin #{number}")
+    await editor.tap(f"Hủy #{number}", f"Đã hủy tin #{number}")
     with sessions() as session:
         (cancelled,) = session.scalars(select(Broadcast))
         assert cancelled.status is BroadcastStatus.CANCELLED and cancelled.photo

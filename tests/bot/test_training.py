@@ -65,10 +65,10 @@ async def test_announce_register_wait_remind_rate(
 
     # A gives up the seat from /trainings: C moves up and is told in their own chat.
     await a.say("/trainings", "Các lớp tập huấn sắp tới")
-    details = await a.tap_edit("1.", "Đơn vị tổ chức")
+    details = await a.tap_edit("Kế toán HTX", "Đơn vị tổ chức")
     assert "👥 2 chỗ, đã đủ chỗ" in details["text"]
-    await a.tap("Huỷ đăng ký", "chắc chắn muốn huỷ")
-    await a.tap_edit("Đồng ý huỷ", "Đã huỷ đăng ký")
+    await a.tap("Hủy đăng ký", "chắc chắn muốn hủy")
+    await a.tap_edit("Đồng ý hủy", "Đã hủy đăng ký")
     (notice,) = sent_by_kind(sessions, course_id, "training_notice")
     await wait_done(sessions, notice, clock=clock)
     await c.expect("Đã có chỗ cho anh/chị")
@@ -83,7 +83,7 @@ async def test_announce_register_wait_remind_rate(
         await wait_done(sessions, reminder, clock=clock)
         for chat in (b, c):
             reminder_text = (await chat.expect(words))["text"]
-            assert "gõ /taphuan để huỷ đăng ký" in reminder_text
+            assert "gõ /taphuan để hủy đăng ký" in reminder_text
     reminded = {m["chat"]["id"] for m in telegram.messages() if "Nhắc lịch" in m.get("text", "")}
     assert reminded == {B, C}
 

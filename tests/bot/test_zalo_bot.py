@@ -66,10 +66,10 @@ async def test_registration_on_zalo_by_numbers_and_words(
     chat = ZaloChat(zalo, "zl-1001")
     consent = await chat.say("/start", "Anh/chị có đồng ý không?")
     assert "1. ✅ Tôi đồng ý\n2. Không đồng ý" in consent
-    assert "Gõ số từ 1 đến 2, hoặc gõ tên để chọn." in consent
+    assert "Gõ 1 hoặc 2 để chọn." in consent
     await chat.say("1", "tỉnh, thành phố nào")
-    await chat.say("khanh hoa", "xã, phường nào của Tỉnh Khánh Hòa")
-    roles = await chat.say("my son", "Anh/chị là ai?")
+    await chat.say("khanh hoa", "xã, phường nào của tỉnh Khánh Hòa")
+    roles = await chat.say("my son", "Anh/chị thuộc nhóm nào dưới đây?")
     assert "3. Nông dân" in roles
     await chat.say("nong dan", "hợp tác xã")  # the words, without accents, pick the option
     topics = await chat.say("bo qua", "chủ đề nào")
@@ -182,9 +182,9 @@ async def test_a_replayed_update_is_answered_once(both: OutreachApp, zalo: FakeZ
 
 
 def test_rendering_and_parsing() -> None:
-    reply = Reply("Anh/chị là ai?", (Option("Nông dân", "role|farmer"), Option("Khác", "x|y")))
+    reply = Reply("Anh/chị thuộc nhóm nào?", (Option("Nông dân", "r|f"), Option("Khác", "x|y")))
     assert render(reply) == (
-        "Anh/chị là ai?\n\n1. Nông dân\n2. Khác\n\nGõ số từ 1 đến 2, hoặc gõ tên để chọn."
+        "Anh/chị thuộc nhóm nào?\n\n1. Nông dân\n2. Khác\n\nGõ 1 hoặc 2 để chọn."
     )
     assert len(render(Reply("a" * 5000))) == 2000
     decomposed = "Xa\u0303 My\u0303 So\u031bn"  # typed on a phone that sends combining marks
@@ -360,4 +360,4 @@ async def test_a_course_on_zalo_by_typed_commands(
     listed = await chat.say("/taphuan", "Các lớp tập huấn sắp tới")
     assert "✅ Anh/chị đã đăng ký lớp này." in listed and "Gõ 1 để chọn" in listed
     details = await chat.say("1", "Đơn vị tổ chức")
-    assert "1. Huỷ đăng ký" in details
+    assert "1. Hủy đăng ký" in details

@@ -123,7 +123,7 @@ async def register_on_oa(oa: FakeZaloOA, user: str) -> None:
     await oa.send_text(user, "khanh hoa")
     await reply_to(oa, user, "xã, phường nào")
     await oa.send_text(user, "my son")
-    await reply_to(oa, user, "Anh/chị là ai?")
+    await reply_to(oa, user, "Anh/chị thuộc nhóm nào dưới đây?")
     await oa.send_text(user, "nong dan")
     await reply_to(oa, user, "hợp tác xã")
     await oa.send_text(user, "bo qua")
@@ -470,7 +470,7 @@ async def test_phone_number_kept_with_its_own_consent(
     await oa.send_text("881007", "/sdt")
     shown = await reply_to(oa, "881007", "Số điện thoại anh/chị đã cho phép dùng")
     await oa.tap_button("881007", shown["buttons"][1]["payload"])
-    await reply_to(oa, "881007", "Đã xoá số điện thoại")
+    await reply_to(oa, "881007", "Đã xóa số điện thoại")
     with sessions() as session:
         member = get_subscriber(session, Channel.ZALO_OA, "881007")
         assert member is not None and member.phone is None
