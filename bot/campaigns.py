@@ -7,13 +7,14 @@ have a send still to come. Only then is it saved, with the time of its next send
 
 from __future__ import annotations
 
+import logging
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db import campaigns as store
-from db.areas import resolve_area, resolve_commune
+from db.areas import Note, resolve_area, resolve_commune
 from db.audience import Audience
 from db.cooperatives import by_public_code
 from db.models import (
@@ -32,6 +33,8 @@ from schedules.files import AudienceRule, CampaignFile, Candidate
 from schedules.firing import reschedule, skip_until
 from schedules.planner import next_send
 
+log = logging.getLogger(__name__)
+
 
 def candidates(session: Session) -> list[Candidate]:
     """Return the library's active items as pool candidates, in the order they were loaded."""
@@ -42,10 +45,13 @@ def candidates(session: Session) -> list[Candidate]:
     ]
 
 
-def resolve_audience(session: Session, rule: AudienceRule) -> Audience:
-    """Turn a file's audience (names and codes) into filters; LookupError names what is wrong."""
-    area_ids = [resolve_area(session, p, AreaLevel.PROVINCE, None).id for p in rule.provinces]
-    area_ids += [resolve_commune(session, p, c).id for p, c in rule.communes]
+def resolve_audience(session: Session, rule: AudienceRule, note: Note | None = None) -> Audience:
+    """Turn a file's audience (names and codes) into filters; LookupError names what is wrong.
+
+    A place near only one area (a typo) is taken and told to `note`, as is a former one."""
+    provinces = [resolve_area(session, p, AreaLevel.PROVINCE, None, note) for p in rule.provinces]
+    area_ids = [p.id for p in provinces]
+    area_ids += [resolve_commune(session, p, c, note).id for p, c in rule.communes]
     cooperative_ids = []
     for code in rule.cooperatives:
         found = by_public_code(session, code)
@@ -87,7 +93,9 @@ def load_campaign(
         raise store.CampaignRefused(
             "the pool picks no content item: run `outreach content load`, or widen `pool:`"
         )
-    audience = resolve_audience(session, file.audience)
+    audience = resolve_audience(
+        session, file.audience, lambda line: log.info("campaign %r: %s", file.slug, line)
+    )
     start = store.not_before(session, file.slug, max(now, file.starts_at))
     following = next_send(file.campaign(pool), start)
     return store.save_campaign(

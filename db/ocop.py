@@ -5,7 +5,8 @@ Callers open the session and commit; time is passed in.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import unicodedata
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, fields, replace
 from datetime import datetime
 from typing import NamedTuple
@@ -13,9 +14,11 @@ from typing import NamedTuple
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session, aliased
 
+from db.areas import Note, resolve_area, resolve_commune_in
 from db.audience import Audience, chosen
 from db.models import Area, AreaLevel, OcopProduct, OcopTap, Subscriber
-from db.textmatch import fold, search_key
+
+PROVINCE = AreaLevel.PROVINCE
 
 
 class Place(NamedTuple):
@@ -50,34 +53,83 @@ STORED = [f.name for f in fields(ProductRow) if f.name not in ("line", "key")]
 
 
 class AreaPlaces:
-    """Find the provinces and communes a catalog names, by code or name in any accents."""
+    """Find the provinces and communes a catalog names, as db/places resolves a typed place.
+
+    By code, or by name in any accents: what people call provinces ("TP HCM"), the provinces
+    merged in 2025, the communes and districts of before 1/7/2025 as what they became. A name
+    that comes near one area only (a typo) is taken, and what it was taken as kept in `taken`
+    for the import to report (`taken_lines`)."""
 
     def __init__(self, session: Session) -> None:
         self.session = session
-        self._provinces = list(
-            session.scalars(select(Area).where(Area.level == AreaLevel.PROVINCE))
-        )
-        self._communes: dict[int, list[Area]] = {}
+        self.taken: list[Taken] = []
+        self._provinces: dict[str, Place | None] = {}  # a catalog names the same places often
+        self._communes: dict[tuple[int, str], Place | None] = {}
 
     def province(self, text: str) -> Place | None:
         """Return the province a name or code means, or None."""
-        return _one(self._provinces, text)
+        text = text.strip()
+        if text not in self._provinces:
+            self._provinces[text] = self._find(
+                "province",
+                text,
+                None,
+                lambda note: resolve_area(self.session, text, PROVINCE, None, note),
+            )
+        return self._provinces[text]
 
     def commune(self, province_id: int, text: str) -> Place | None:
         """Return the commune of that province a name or code means, or None."""
-        if province_id not in self._communes:
-            query = select(Area).where(Area.parent_id == province_id)
-            self._communes[province_id] = list(self.session.scalars(query))
-        return _one(self._communes[province_id], text)
+        text = text.strip()
+        if (province_id, text) not in self._communes:
+            province = self.session.get(Area, province_id)
+            self._communes[(province_id, text)] = (
+                None
+                if province is None
+                else self._find(
+                    "commune",
+                    text,
+                    province_id,
+                    lambda note: resolve_commune_in(self.session, text, [province], note),
+                )
+            )
+        return self._communes[(province_id, text)]
+
+    def taken_lines(self, rows: Iterable[tuple[int, list[str]]]) -> list[str]:
+        """Say, for each line of the file that names it, what a near or former name was taken as.
+
+        "line 3 (province): taken "khanh hao" as Tỉnh Khánh Hòa (code 56)"."""
+        lines = []
+        for line, cells in rows:
+            values = {unicodedata.normalize("NFC", cell).strip() for cell in cells}
+            provinces = {p.id for t, p in self._provinces.items() if p is not None and t in values}
+            lines += [
+                f"line {line} ({taken.column}): {taken.note}"
+                for taken in self.taken
+                if taken.text in values
+                and (taken.province_id is None or taken.province_id in provinces)
+            ]
+        return lines
+
+    def _find(
+        self, column: str, text: str, province_id: int | None, resolve: Callable[[Note], Area]
+    ) -> Place | None:
+        notes: list[str] = []
+        try:
+            area = resolve(notes.append)
+        except LookupError:
+            return None
+        self.taken += [Taken(column, text, province_id, note) for note in notes]
+        return Place(area.id, area.name)
 
 
-def _one(areas: list[Area], text: str) -> Place | None:
-    if text.strip().isdigit():
-        found = [a for a in areas if a.code == int(text)]
-    else:  # the full name first: "Phường An Lạc" and "Xã An Lạc" share a search key
-        found = [a for a in areas if fold(a.name) == fold(text)]
-        found = found or [a for a in areas if a.search_name == search_key(text)]
-    return Place(found[0].id, found[0].name) if len(found) == 1 else None
+class Taken(NamedTuple):
+    """A place a catalog names that was taken as another area's name: what and how."""
+
+    column: str
+    text: str
+    province_id: int | None
+    note: str
 
 
 @dataclass(frozen=True)

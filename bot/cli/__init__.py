@@ -8,17 +8,17 @@ import click
 from sqlalchemy import select
 
 from bot.app import OutreachApp
-from bot.cli.common import fail_cleanly, open_database, sessions, settings
+from bot.cli.common import fail_cleanly, open_database, sessions, settings, tell
 from bot.cli.doctor import doctor
 from bot.logs import configure_logging
 from bot.settings import Settings, SettingsError, load_settings
-from db import areas as area_queries
+from db import places
 from db.areas import resolve_area, resolve_commune
 from db.base import utcnow
 from db.cooperatives import by_public_code, create_cooperative, invite_link
 from db.engine import create_db_engine
 from db.migrate import upgrade
-from db.models import AreaLevel, Cooperative, CooperativeKind
+from db.models import Area, AreaLevel, Cooperative, CooperativeKind, FormerArea
 
 
 @click.group()
@@ -102,7 +102,7 @@ def coop_add(
 ) -> None:
     """Add a cooperative and print its invitation code."""
     with sessions().begin() as session:
-        place = resolve_commune(session, province, commune)
+        place = resolve_commune(session, province, commune, tell)
         kind = CooperativeKind.GROUP if is_group else CooperativeKind.COOPERATIVE
         created = create_cooperative(
             session,
@@ -149,35 +149,59 @@ async def _bot_username(settings: Settings) -> str:
 
 @main.group()
 def area() -> None:
-    """Look up provinces, communes and former districts."""
+    """Look up provinces, communes and former provinces, districts and communes."""
 
 
 @area.command("find")
 @click.argument("name")
-@click.option("--province", help="Search communes and former districts of this province.")
+@click.option("--province", help="Search communes and former units of this province.")
 @fail_cleanly
 def area_find(name: str, province: str | None) -> None:
-    """Find an area by name, with or without diacritics; former districts show what they became."""
+    """Find an area by name, with or without diacritics; former units show what they became.
+
+    Current areas print their code; former ones (before 1/7/2025) their old code, marked
+    "old", which is never a current code: give the current code of what they became."""
     with sessions()() as session:
-        if province is None:  # provinces, and former provinces and districts anywhere
-            found = area_queries.find_provinces(session, name)
-            districts = area_queries.find_former_districts(session, name)
-            found = area_queries.AreaFinding(found.areas, found.former + districts)
-            scope = None
+        scope: Area | None = None
+        if province is None:  # provinces, communes, and former units, anywhere
+            provinces = places.provinces(session, name)
+            communes = places.communes_anywhere(session, name)
+            current = provinces.areas + communes.areas
+            former = provinces.former + places.former_districts(session, name) + communes.former
         else:
-            scope = resolve_area(session, province, AreaLevel.PROVINCE, None)
-            found = area_queries.find_communes(session, scope.id, name)
-        for current in found.areas:
-            click.echo(f"{current.item.level.value}\t{current.item.code}\t{current.item.name}")
-        if not found.areas and not found.former:
+            scope = resolve_area(session, province, AreaLevel.PROVINCE, None, tell)
+            found = places.communes(session, scope.id, name)
+            current, former = found.areas, found.former
+        if not current and not former:
             raise LookupError(f"no area matches {name!r}")
-        for former in found.former:
-            old = former.item
-            now = area_queries.successors_in(session, old, scope.id if scope else None)
-            click.echo(
-                f"former {old.level.value}\t{old.legacy_code}\t{old.name} "
-                f"({old.former_province or ''}) -> {', '.join(a.name for a in now)}"
+        lines: list[tuple[int, str]] = []  # best match first, current before former
+        for match in current:
+            one = match.item
+            where = f"\t{one.parent.name}" if scope is None and one.parent is not None else ""
+            lines.append((match.grade, f"{one.level.value}\t{one.code}\t{one.name}{where}"))
+        for unit in former:
+            became = ", ".join(_became(a, scope is None) for a in unit.now)
+            lines.append(
+                (
+                    unit.grade,
+                    f"former {unit.unit.level.value}\told {unit.unit.legacy_code}\t"
+                    f"{_former_name(unit.unit)} -> {became or '(no current area recorded)'}",
+                )
             )
+        for _, line in sorted(lines, key=lambda graded: graded[0]):
+            click.echo(line)
+
+
+def _former_name(unit: FormerArea) -> str:
+    """ "Xã Vĩnh Kim (Huyện Vĩnh Thạnh, Tỉnh Bình Định)": a former unit with where it was."""
+    where = [w for w in (unit.former_district, unit.former_province) if w]
+    return f"{unit.name} ({', '.join(where)})" if where else unit.name
+
+
+def _became(area: Area, with_province: bool) -> str:
+    """ "Xã Vĩnh Sơn 21787", with " (Tỉnh Gia Lai)" when the search was in no one province."""
+    province = area.parent.name if with_province and area.parent is not None else None
+    return f"{area.name} {area.code}" + (f" ({province})" if province else "")
 
 
 from bot.cli.broadcast import broadcast  # noqa: E402  (registers on the group defined above)

@@ -13,11 +13,11 @@ import click
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
+from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings, tell
 from bot.cli.content import broadcast_text
 from bot.media import PhotoProblem, accept_photo
 from db import audit
-from db.areas import resolve_area
+from db.areas import resolve_area, resolve_commune, resolve_commune_in
 from db.audience import Audience, count_audience
 from db.base import utcnow
 from db.broadcasts import Progress, create_broadcast, move, progress
@@ -53,8 +53,11 @@ def build_audience(
     topics: tuple[str, ...],
     cooperatives: tuple[str, ...],
 ) -> Audience:
-    """Turn the filter options into an audience, resolving names and codes."""
-    parents = [resolve_area(session, p, AreaLevel.PROVINCE, None) for p in provinces]
+    """Turn the filter options into an audience, resolving names and codes.
+
+    A place that is not one area without doubt but comes near only one (a typo) is taken, and
+    what it was taken as printed on stderr with its code."""
+    parents = [resolve_area(session, p, AreaLevel.PROVINCE, None, tell) for p in provinces]
     area_ids = [] if communes else [p.id for p in parents]
     for commune in communes:
         area_ids.append(_commune(session, commune, parents).id)
@@ -67,18 +70,13 @@ def build_audience(
 
 
 def _commune(session: Session, text: str, parents: list[Area]) -> Area:
+    """A --commune: "commune, province", a code, or a name in --province (anywhere if none)."""
     if "," in text:  # "Mỹ Sơn, Khánh Hòa"
         name, province = (part.strip() for part in text.split(",", 1))
-        parent = resolve_area(session, province, AreaLevel.PROVINCE, None)
-        return resolve_area(session, name, AreaLevel.COMMUNE, parent)
-    if text.isdigit():
-        return resolve_area(session, text, AreaLevel.COMMUNE, None)
-    if len(parents) != 1:
-        raise UsageProblem(
-            f"commune {text!r}: names repeat across provinces; give one --province, "
-            "write 'commune, province', or use the commune's code"
-        )
-    return resolve_area(session, text, AreaLevel.COMMUNE, parents[0])
+        return resolve_commune(session, province, name, tell)
+    if text.strip().isdigit():
+        return resolve_commune_in(session, text, None)
+    return resolve_commune_in(session, text, parents or None, tell)
 
 
 def _cooperative(session: Session, text: str) -> Cooperative:
@@ -135,7 +133,9 @@ def audience_options[F: Callable[..., Any]](func: F) -> F:
     options = [
         click.option("--province", multiple=True, help="Name (any accents) or code; repeatable."),
         click.option(
-            "--commune", multiple=True, help="Name within --province, 'name, province', or code."
+            "--commune",
+            multiple=True,
+            help="Name within --province (anywhere without it), 'name, province', or code.",
         ),
         click.option("--role", multiple=True, type=click.Choice(ROLES)),
         click.option("--topic", multiple=True, type=click.Choice(TOPICS)),

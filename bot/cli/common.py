@@ -54,6 +54,11 @@ def fail_cleanly[F: Callable[..., Any]](func: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
+def tell(line: str) -> None:
+    """Print a note for the operator on stderr: what a typed place was taken as, say."""
+    click.echo(line, err=True)
+
+
 def settings() -> Settings:
     """Read the settings, or fail with the one line that names the bad one."""
     return load_settings()

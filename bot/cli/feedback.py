@@ -12,13 +12,13 @@ import click
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
+from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings, tell
 from bot.conversation.flow import place
 from bot.polls import PollProblem
 from db import audit
 from db import feedback as store
 from db import polls as votes
-from db.areas import resolve_area
+from db.areas import resolve_area, resolve_commune, resolve_commune_in
 from db.base import utcnow
 from db.models import Area, AreaLevel, Broadcast, Feedback, Staff, Subscriber
 from db.staff import get_staff
@@ -54,15 +54,20 @@ def rules(path: str | None = None) -> Rules:
 
 
 def area_ids(session: Session, province: str | None, commune: str | None) -> set[int] | None:
-    """Resolve --province/--commune to the area ids they cover; None: everywhere."""
+    """Resolve --province/--commune to the area ids they cover; None: everywhere.
+
+    A commune without --province is looked for in the whole country (or written "xã, tỉnh");
+    a near match is taken and printed on stderr with its code."""
     if commune is not None:
-        if province is None and not commune.isdigit():
-            raise UsageProblem("give the commune's --province too, or the commune's code")
-        parent = resolve_area(session, province, AreaLevel.PROVINCE, None) if province else None
-        return {resolve_area(session, commune, AreaLevel.COMMUNE, parent).id}
+        if province is not None:
+            return {resolve_commune(session, province, commune, tell).id}
+        if "," in commune:  # "Mỹ Sơn, Khánh Hòa"
+            name, where = (part.strip() for part in commune.split(",", 1))
+            return {resolve_commune(session, where, name, tell).id}
+        return {resolve_commune_in(session, commune, None, tell).id}
     if province is None:
         return None
-    found = resolve_area(session, province, AreaLevel.PROVINCE, None)
+    found = resolve_area(session, province, AreaLevel.PROVINCE, None, tell)
     # Feedback and answers carry the member's commune: a province means all its communes.
     return {found.id, *session.scalars(select(Area.id).where(Area.parent_id == found.id))}
 
@@ -97,7 +102,7 @@ def _line(session: Session, item: Feedback, known: Rules) -> str:
 
 @feedback.command("list")
 @click.option("--province", help="Only from this province (name or code).")
-@click.option("--commune", help="Only from this commune of --province (or its code).")
+@click.option("--commune", help="Only from this commune: of --province, 'name, province' or code.")
 @click.option("--closed", is_flag=True, help="List closed feedback instead of open.")
 @click.option("--flagged", is_flag=True, help="Only flagged feedback.")
 @click.option("--limit", default=20, show_default=True)

@@ -30,11 +30,14 @@ def import_(path: Path, skip_bad: bool) -> None:
     with sessions().begin() as session:
         try:
             rows = read_rows(path)
-            catalog = parse_catalog(rows, AreaPlaces(session), now.astimezone(settings().tz).year)
+            places = AreaPlaces(session)
+            catalog = parse_catalog(rows, places, now.astimezone(settings().tz).year)
         except CatalogProblem as exc:
             raise UsageProblem(f"{exc}; nothing was imported") from None
-        for error in catalog.errors:
-            click.echo(error, err=True)
+        # Each bad row's errors, and each place name taken as another (a typo, a former
+        # commune), by line: "line 3 (province): taken "khanh hao" as Tỉnh Khánh Hòa (code 56)".
+        for line in sorted(catalog.errors + places.taken_lines(rows), key=_line_number):
+            click.echo(line, err=True)
         if catalog.errors and not skip_bad:
             raise UsageProblem(
                 f"{len(catalog.bad_lines)} rows have errors; nothing was imported: fix them, "
@@ -46,9 +49,19 @@ def import_(path: Path, skip_bad: bool) -> None:
         )
 
 
+def _line_number(message: str) -> int:
+    """The line a "line N: ..." or "line N (column): ..." message is about."""
+    number = message.removeprefix("line ").split(":")[0].split(" ")[0]
+    return int(number) if number.isdigit() else 0
+
+
 @ocop.command("spotlight")
 @click.option("--province", multiple=True, help="Name (any accents) or code; repeatable.")
-@click.option("--commune", multiple=True, help="Name within --province, 'name, province', or code.")
+@click.option(
+    "--commune",
+    multiple=True,
+    help="Name within --province (anywhere without it), 'name, province', or code.",
+)
 @click.option("--role", multiple=True, type=click.Choice(ROLES))
 @click.option("--topic", multiple=True, type=click.Choice(TOPICS))
 @click.option("--at", "at", help="Local time 'YYYY-MM-DD HH:MM' (default: now).")

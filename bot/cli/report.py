@@ -8,10 +8,10 @@ from pathlib import Path
 import click
 from sqlalchemy.orm import Session
 
-from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
-from db.areas import resolve_area, resolve_commune
+from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings, tell
+from db.areas import resolve_place
 from db.base import utcnow
-from db.models import Area, AreaLevel
+from db.models import Area
 from db.reports import build_report, year_period
 from db.textmatch import fold
 from messages.report_files import FORMATS, write_report
@@ -78,17 +78,10 @@ def parse_day(text: str, option: str) -> date:
 
 
 def find_scope(session: Session, text: str) -> Area:
-    """Find the province or commune a report is for: a name, 'commune, province' or a code."""
+    """Find the province or commune a report is for: a name, 'commune, province' or a code.
+
+    A near match is taken and printed on stderr with its code."""
     try:
-        if "," in text:  # "Mỹ Sơn, Khánh Hòa"
-            commune, province = (part.strip() for part in text.split(",", 1))
-            return resolve_commune(session, province, commune)
-        try:
-            return resolve_area(session, text, AreaLevel.PROVINCE, None)
-        except LookupError:
-            return resolve_area(session, text, AreaLevel.COMMUNE, None)
+        return resolve_place(session, text, tell)
     except LookupError as exc:
-        raise UsageProblem(
-            f"unknown area {text!r}: {exc} (write 'commune, province', or find it with "
-            "`outreach area find`)"
-        ) from None
+        raise UsageProblem(f"unknown area {text!r}: {exc}") from None

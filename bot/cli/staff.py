@@ -8,7 +8,7 @@ from datetime import datetime
 import click
 from sqlalchemy.orm import Session
 
-from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings
+from bot.cli.common import UsageProblem, fail_cleanly, sessions, settings, tell
 from db import audit
 from db import staff as people
 from db.areas import resolve_area, resolve_commune
@@ -28,9 +28,9 @@ def _area(session: Session, province: str | None, commune: str | None) -> Area |
     if commune is not None and province is None:
         raise UsageProblem("give the commune's --province too")
     if commune is not None and province is not None:
-        return resolve_commune(session, province, commune)
+        return resolve_commune(session, province, commune, tell)
     if province is not None:
-        return resolve_area(session, province, AreaLevel.PROVINCE, None)
+        return resolve_area(session, province, AreaLevel.PROVINCE, None, tell)
     return None
 
 

@@ -26,7 +26,7 @@ from bot.conversation.report import report_command
 from bot.media import is_web_url
 from db import audit, broadcasts
 from db import staff as people
-from db.areas import find_communes, find_provinces
+from db.areas import NotOneArea, resolve_commune_in, resolve_place
 from db.audience import Audience, count_audience
 from db.broadcasts import LifecycleError, create_broadcast
 from db.cooperatives import by_public_code
@@ -690,21 +690,22 @@ def _gist(broadcast: Broadcast) -> str:
 
 
 def _places(session: Session, text: str, province: Area | None) -> list[Area]:
-    """Find what a typed place means: "xã, tỉnh", a commune of `province`, or a province."""
-    if "," in text:
-        name, province_text = (part.strip() for part in text.split(",", 1))
-        provinces = _exact(find_provinces(session, province_text).areas)
-        if len(provinces) != 1:
-            return []
-        return _exact(find_communes(session, provinces[0].id, name).areas)
-    if province is not None:
-        return _exact(find_communes(session, province.id, text.strip()).areas)
-    return _exact(find_provinces(session, text.strip()).areas)
+    """Find what a typed place means: "xã, tỉnh", a commune of `province`, or a province.
 
-
-def _exact(matches: list[Any]) -> list[Area]:
-    """Keep the matches as good as the best one (accents and case aside)."""
-    if not matches:
+    Without `province`, a province, else a commune anywhere. By the names staff still use
+    (db/places): what people call provinces, the provinces merged in 2025, the communes and
+    districts of before 1/7/2025 as what they became. The one area meant, or the only one that
+    comes near (a typo: the replies name what it was taken as); else every candidate."""
+    try:
+        if province is not None and "," not in text:
+            return [resolve_commune_in(session, text, [province], _taken)]
+        return [resolve_place(session, text, _taken)]
+    except NotOneArea as refused:
+        return refused.candidates
+    except LookupError:  # a code that is no area's
         return []
-    best = min(m.grade for m in matches)
-    return [m.item for m in matches if m.grade == best and best <= 1]
+
+
+def _taken(line: str) -> None:
+    """Log what a typed place was taken as (the officer reads the area's name in the reply)."""
+    log.info("staff place %s", line)

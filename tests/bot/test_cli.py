@@ -249,7 +249,7 @@ def test_broadcast_commands(database_url: str, tmp_path: Path) -> None:
         (["--text", "{{ subscriber.nam }}"], "unknown field 'nam'; available: name, commune"),
         (["--text", "{% if %}"], "template error"),
         (["--text", "x", "--role", "manager"], "no active subscriber matches"),
-        (["--text", "x", "--commune", "my son"], "names repeat across provinces"),
+        (["--text", "x", "--commune", "my son"], "write 'commune, province' or use a code"),
         (["--text", "x", "--at", "mai 7h"], "is not a time like"),
         ([], "exactly one of --text or --file"),
         (["--text", "dài " * 6000], "would go as 6 Telegram messages (at most 5)"),

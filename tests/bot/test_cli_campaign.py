@@ -80,11 +80,28 @@ def test_bad_files_load_nothing_and_say_why(database_url: str, tmp_path: Path) -
     )
     assert "unknown weekday 'thứ tám'" in result.stderr
 
-    gone = plan_text(first, first + timedelta(days=7)).replace("Khánh Hòa", "Thái Bình")
+    # Tiền Giang went to two provinces in 2025: which one is not for the loader to guess.
+    gone = plan_text(first, first + timedelta(days=7)).replace("Khánh Hòa", "Tiền Giang")
     result = run("campaign", "load", write(tmp_path, gone, "gone.yaml"), env=env, cwd=tmp_path)
-    assert result.returncode == 2 and "province 'Thái Bình' is not one area" in result.stderr
+    assert result.returncode == 2 and "province 'Tiền Giang' is not one area" in result.stderr
+    assert "went to Tỉnh Tây Ninh 80, Tỉnh Đồng Tháp 82; use a code" in result.stderr
     listed = run("campaign", "list", env=env, cwd=tmp_path).stdout
     assert "dot-thu" not in listed
+
+
+def test_a_former_province_in_a_file_is_logged_as_what_it_became(
+    database_url: str, tmp_path: Path
+) -> None:
+    env = {"DATABASE_URL": database_url}
+    assert run("content", "load", env=env, cwd=tmp_path).returncode == 0
+    first = date.today() + timedelta(days=1)
+    # Seed 001 is Thái Bình's plan: Thái Bình is part of Hưng Yên since 2025.
+    old = plan_text(first, first + timedelta(days=7)).replace("Khánh Hòa", "Thái Bình")
+    loaded = run("campaign", "load", write(tmp_path, old, "old.yaml"), env=env, cwd=tmp_path)
+    assert loaded.returncode == 0, loaded.stderr
+    told = 'taken "Thái Bình" (former province, merged in 2025) as all of Tỉnh Hưng Yên (code 33)'
+    (line,) = [line for line in loaded.stderr.splitlines() if told in line]
+    assert " INFO " in line and "campaign 'dot-thu': " in line
 
 
 def test_the_calendar_from_the_command_line(database_url: str, tmp_path: Path) -> None:

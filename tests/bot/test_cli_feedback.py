@@ -123,8 +123,9 @@ def test_list_is_flagged_first_then_newest_and_filters_by_area(
     assert _ids(out) == [inbox["rude"], inbox["later"]]
     code, out, _ = outreach("feedback", "list", "--closed")
     assert _ids(out) == []
-    code, _, err = outreach("feedback", "list", "--commune", "my son")
-    assert code == 2 and "--province" in err
+    code, _, err = outreach("feedback", "list", "--commune", "my son")  # Khánh Hòa, or Nghệ An's
+    assert code == 2 and "commune 'my son' is not one area" in err
+    assert "Xã Bạch Hà 17707 (Tỉnh Nghệ An; from Xã Mỹ Sơn, Huyện Đô Lương)" in err
 
 
 def test_show_prints_everything_and_replies(

@@ -190,6 +190,51 @@ def test_cli_import_again_updates_and_never_duplicates(
     assert price == 99000 and provinces == 5
 
 
+OLD_NAMES_CSV = (
+    "Tên sản phẩm,Chủ thể,Số sao,Nhóm sản phẩm,Tỉnh,Xã\n"
+    "Yến sào,HTX Yến sào,5,Thực phẩm,khanh hao,\n"  # a typo: the one province near
+    "Cà phê,HTX Cà phê,4,Đồ uống,TP HCM,Phường Sài Gòn\n"  # what people call the city
+    "Rượu Bàu Đá,HTX Bàu Đá,4,Đồ uống,Bình Định,Xã Vĩnh Kim\n"  # before 1/7/2025
+    "Nem chợ Huyện,HTX Nem,3,Thực phẩm,Gia Lai,Xã Vĩnh Kim\n"  # the same commune, now's province
+    "Bánh tráng,HTX Bánh,3,Thực phẩm,Hải Phòng,Phường Vĩnh Niệm\n"  # split: which part?
+)
+
+
+def test_cli_takes_old_and_near_names_and_says_what_it_took_them_as(
+    database_url: str, sessions: sessionmaker[Session], tmp_path: Path
+) -> None:
+    path = tmp_path / "ocop.csv"
+    path.write_text(OLD_NAMES_CSV, encoding="utf-8")
+    code, out, err = import_file(database_url, path, "--skip-bad")
+    assert code == 0, err
+    assert out.strip() == "added 4, updated 0, skipped 1"
+    vinh_kim = (
+        'taken "Xã Vĩnh Kim" (former, before 1/7/2025) as Xã Vĩnh Sơn, Tỉnh Gia Lai (code 21787)'
+    )
+    assert err.strip().splitlines() == [
+        'line 2 (province): taken "khanh hao" as Tỉnh Khánh Hòa (code 56)',
+        'line 3 (province): taken "TP HCM" as Thành phố Hồ Chí Minh (code 79)',
+        'line 4 (province): taken "Bình Định" (former province, merged in 2025) as all of Tỉnh '
+        "Gia Lai (code 52)",
+        f"line 4 (commune): {vinh_kim}",
+        f"line 5 (commune): {vinh_kim}",
+        "line 6: commune 'Phường Vĩnh Niệm' is not in Thành phố Hải Phòng",
+    ]
+    with sessions() as session:
+        stored = {
+            p.name: (session.get_one(Area, p.province_id).name, p.commune_id)
+            for p in session.scalars(select(OcopProduct))
+        }
+        vinh_son = session.scalar(select(Area.id).where(Area.code == 21787))
+    assert stored == {
+        "Yến sào": ("Tỉnh Khánh Hòa", None),
+        "Cà phê": ("Thành phố Hồ Chí Minh", stored["Cà phê"][1]),
+        "Rượu Bàu Đá": ("Tỉnh Gia Lai", vinh_son),
+        "Nem chợ Huyện": ("Tỉnh Gia Lai", vinh_son),
+    }
+    assert stored["Cà phê"][1] is not None
+
+
 def test_cli_refuses_a_file_that_is_not_utf8(database_url: str, tmp_path: Path) -> None:
     path = tmp_path / "ocop.csv"
     path.write_bytes("Tên sản phẩm,Chủ thể\n".encode("utf-16"))  # Excel's "Unicode text"
