@@ -76,15 +76,15 @@ QUIET_BEYOND_INTERVAL = 0.45
 INTRO = """\
 Outreach bot demo: you are a member chatting with the bot on a simulated Telegram.
 Type as a member would (with or without Vietnamese accents); when the bot shows
-buttons, type a button's number to press it. Try /start, /profile, /topics, /stop,
-/forget, /help; once registered, /ocop and /taphuan. Type /quit or press Ctrl+D to leave.
+buttons, type a button's number to press it. Try /batdau (/start), /hoso, /chude, /dung,
+/xoa, /trogiup; once registered, /ocop and /taphuan. Type /quit or press Ctrl+D to leave.
 """
 
 
 INTRO_ZALO = """\
 Outreach bot demo on a simulated Zalo Bot: Zalo has no buttons, so the bot writes its
 choices as a numbered list; answer with the number or the words, with or without accents.
-Try /start, /profile, /topics, /stop, /forget, /help; once registered, /ocop and /taphuan.
+Try /batdau (/start), /hoso, /chude, /dung, /xoa, /trogiup; once registered, /ocop, /taphuan.
 Type /quit or press Ctrl+D to leave.
 """
 

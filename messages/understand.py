@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+from messages.member import mid_sentence
+
 NOT_UNDERSTOOD = "Chưa hiểu ý anh/chị."
 RETYPE = "Không phải, gõ lại tên khác"
 STOP_OFFER = (
-    "Anh/chị muốn dừng nhận tin? Chọn “Dừng nhận tin” (hoặc gõ /stop) để dừng ngay. "
+    "Anh/chị muốn dừng nhận tin? Chọn “Dừng nhận tin” (hoặc gõ /dung hay /stop) để dừng ngay. "
     "Nếu không, anh/chị cứ nhắn tiếp như bình thường."
 )
 STOP_YES = "Dừng nhận tin"
@@ -20,7 +22,7 @@ def pick(name: str) -> str:
 
 def former_commune(old: str, new: str, kind: str) -> str:
     """Say what a former commune is now, and ask whether that is the member's."""
-    return f"{old} cũ nay thuộc {new}. Anh/chị chọn {kind} này nhé?"
+    return f"{old} cũ nay thuộc {mid_sentence(new)}. Anh/chị chọn {kind} này nhé?"
 
 
 def former_commune_split(old: str, count: int) -> str:

@@ -11,6 +11,8 @@ import yaml
 from db.textmatch import fold, spelled
 
 WORDS_FILE = Path(__file__).with_name("words.yaml")
+
+
 class Meaning(StrEnum):
     """What a plain answer means."""
 

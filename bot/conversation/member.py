@@ -22,16 +22,19 @@ from bot.conversation import (  # noqa: F401 (they register steps)
     registration,
     training,
 )
+from bot.conversation.answers import no_option, offers_yes, yes_option
 from bot.conversation.events import BadChoice, Choice, EventKind, Inbound, Option, Reply
 from bot.conversation.staff import STAFF_ONLY
 from bot.conversation.turn import Turn
 from db import people
-from db.models import Channel
+from db.models import Channel, SubscriberStatus
 from db.subscribers import get_subscriber
 from db.textmatch import fold
 from messages import linking as say_link
 from messages import member as say
 from messages import staff as say_staff
+from messages import understand
+from messages.words import Meaning, aliases, meanings
 
 log = logging.getLogger(__name__)
 
@@ -63,6 +66,7 @@ COMMANDS: dict[str, Callable[[Turn], list[Reply]]] = {
 }
 
 MISSED_KEY = "missed"  # in conv_data: the last turn's replies did not all reach the member
+QUIT = "quit"  # the offer to stop, made when a member writes "dừng nhận tin" as a message
 PHONE_COMMANDS = frozenset({"sdt", "phone"})
 # Buttons valid whatever step the member is in (under a profile, a broadcast, a list).
 ANYTIME = {
@@ -88,13 +92,15 @@ class MemberConversation:
         member = get_subscriber(session, event.channel, event.chat_id)
         turn = Turn(session, event, now, self.tz, member, self.rules)
         missed: list[Reply] = []
+        # Before typed words are read as the options shown: "dừng" is not "đúng".
+        stop = self._offer_stop(turn)
         if member is not None:
             member.last_seen_at = now
             if member.consent_at is not None and event.display_name:
                 member.display_name = event.display_name
-            missed = self._missed(turn)  # before typed words are read as the options shown
+            missed = self._missed(turn)
             turn = replace(turn, event=self._typed_choice(member.conv_data or {}, event))
-        replies = missed or self._route(turn)
+        replies = stop or missed or self._route(turn)
         if turn.subscriber is not None:
             self._remember_options(turn, replies)
             if turn.subscriber.person_id is not None:  # the same person on other channels
@@ -134,9 +140,36 @@ class MemberConversation:
             return [Reply(say.ONLY_TEXT), *self._reprompt(turn, state)]
         if state in flow.TEXT_STEPS:
             return flow.TEXT_STEPS[state](turn)
-        if state != "idle" and member is not None:
-            return self._reprompt(turn, state) or profile.feedback(turn)
+        if state != "idle" and member is not None:  # a question with choices only
+            again = self._reprompt(turn, state)
+            return [Reply(understand.NOT_UNDERSTOOD), *again] if again else profile.feedback(turn)
         return profile.feedback(turn)
+
+    def _offer_stop(self, turn: Turn) -> list[Reply]:
+        """Answer "dừng nhận tin", "hủy đăng ký", "stop"… written as a message with an offer to
+        stop: never stopped on a guess, never filed as feedback."""
+        event = turn.event
+        if event.kind is not EventKind.TEXT or Meaning.STOP not in meanings(event.text):
+            return []
+        shown = stored_options(turn.data) if turn.subscriber is not None else []
+        if any(o.data.startswith(f"{QUIT}|") for o in shown):  # the offer is on screen: its answer
+            return []
+        if len(meanings(event.text)) > 1 and offers_yes(shown):  # "dung" to a question: đúng
+            return []
+        member = turn.subscriber
+        if member is None or member.status == SubscriberStatus.STOPPED:
+            return profile.stop(turn)  # says there is nothing to stop, and how to start
+        options = (
+            yes_option(Choice(QUIT, "yes"), understand.STOP_YES, *aliases(Meaning.STOP)),
+            no_option(Choice(QUIT, "no"), understand.STOP_NO),
+        )
+        return [Reply(understand.STOP_OFFER, options)]
+
+    def _quit(self, turn: Turn, choice: Choice) -> list[Reply]:
+        """Stop at once after the offer, or go on where the member was."""
+        if choice.value == "yes":
+            return profile.stop(turn)
+        return [Reply(understand.NOT_STOPPED), *self._reprompt(turn, turn.member.conv_state)]
 
     def _missed(self, turn: Turn) -> list[Reply]:
         """Ask again a question the member never got (its delivery failed): typed text is no
@@ -156,6 +189,8 @@ class MemberConversation:
         except BadChoice:
             log.warning("unreadable button data from a member: %r", turn.event.data)
             return self._stale(turn)
+        if choice.action == QUIT and turn.subscriber is not None:
+            return self._quit(turn, choice)
         if choice.action in ANYTIME and turn.subscriber is not None:
             return ANYTIME[choice.action](turn, choice)
         step, handler = flow.CHOICES.get(choice.action, ("", None))
@@ -193,7 +228,7 @@ class MemberConversation:
     @staticmethod
     def _remember_options(turn: Turn, replies: list[Reply]) -> None:
         shown = next((r.options for r in reversed(replies) if r.options), ())
-        stored = [[o.label, o.data, list(o.aliases)] for o in shown]
+        stored = [[o.label, o.data, list(o.aliases), o.aside] for o in shown]
         turn.update_data(options=stored)
 
 
@@ -208,9 +243,10 @@ def mark_missed(session: Session, channel: Channel, chat_id: str) -> bool:
 
 def stored_options(data: dict[str, Any]) -> list[Option]:
     """Return the options last shown to the member, as kept in the conversation state."""
+    # [label, data, aliases, aside]; state written before `aside` existed has three items.
     return [
-        Option(label, payload, tuple(aliases))
-        for label, payload, aliases in data.get("options", [])
+        Option(label, payload, tuple(aliases), bool(rest and rest[0]))
+        for label, payload, aliases, *rest in data.get("options", [])
     ]
 
 

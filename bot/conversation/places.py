@@ -6,6 +6,8 @@ communes by their names, the commune of before 1/7/2025 (with what it became) or
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from sqlalchemy import select
 
 from bot.conversation.answers import no_option, yes_option
@@ -137,7 +139,9 @@ def _example(turn: Turn, province: Area) -> str:
 
 
 def _back() -> tuple[Option, ...]:
-    return (Choice("back", "province").option(say.BACK_TO_PROVINCE),)
+    """The way back to the province question: aside, the commune's name is the answer."""
+    back = Choice("back", "province").option(say.BACK_TO_PROVINCE)
+    return (replace(back, aside=True),)
 
 
 def on_commune_text(turn: Turn) -> list[Reply]:
@@ -246,7 +250,7 @@ def _shown_communes(turn: Turn) -> tuple[Option, ...]:
     stored = turn.data.get("options", [])
     return tuple(
         Option(label, data, tuple(aliases))
-        for label, data, aliases in stored
+        for label, data, aliases, *_ in stored
         if str(data).startswith("comm|")
     )
 

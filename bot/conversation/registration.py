@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 from bot.conversation import linking
 from bot.conversation.answers import no_option, yes_option
 from bot.conversation.events import Choice, Option, Reply
@@ -87,9 +89,12 @@ def prompt_coop(turn: Turn) -> list[Reply]:
 def _skip(*, no: bool = True) -> Option:
     """Move on without a cooperative: "Bỏ qua", "không có", or "không" where it is the no."""
     choice = Choice("coop", "skip")
-    if no:
-        return no_option(choice, say.SKIP, "khong co", "khong thuoc")
-    return choice.option(say.SKIP, "khong co", "khong thuoc")
+    skip = (
+        no_option(choice, say.SKIP, "khong co", "khong thuoc")
+        if no
+        else choice.option(say.SKIP, "khong co", "khong thuoc")
+    )
+    return replace(skip, aside=True)  # the cooperative's name is the answer
 
 
 def on_coop_text(turn: Turn) -> list[Reply]:

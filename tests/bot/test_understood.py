@@ -365,11 +365,11 @@ async def choose_province(row: Row, talk: Talk, db: Database, typed: str) -> Out
     seen = await talk.say(typed, done=has(question))
     stored = await db.stored(talk)
     offered = last_question(seen)
-    if stored is not None and stored.state == "province" and offered is not None:
-        # A typo ("khanh hao") is one suggestion, taken by a yes, never chosen on a guess.
-        if understand.pick(name) in offered.options and understand.RETYPE in offered.options:
-            seen = await talk.say(YES, done=has(question))
-            stored = await db.stored(talk)
+    # A typo ("khanh hao") is one suggestion, taken by a yes, never chosen on a guess.
+    suggested = offered is not None and understand.pick(name) in offered.options
+    if stored is not None and stored.state == "province" and suggested:
+        seen = await talk.say(YES, done=has(question))
+        stored = await db.stored(talk)
     if stored is None:
         return Outcome(False, "the member is gone")
     chosen_id = stored.data.get("province_id")
