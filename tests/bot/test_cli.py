@@ -190,7 +190,8 @@ async def test_run_answers_then_stops_cleanly_on_sigterm(
 
 
 def test_demo_lets_a_person_register(tmp_path: Path) -> None:
-    script = "1\nkhanh hoa\nninh son\n3\n3\nnong nghiep\n1\n6\n/profile\n/quit\n"
+    # "huyện Ninh Sơn": without "huyện", former communes named Ninh Sơn are offered too.
+    script = "1\nkhanh hoa\nhuyen ninh son\n3\n3\nnong nghiep\n1\n6\n/profile\n/quit\n"
     result = run_process("demo", input=script, cwd=tmp_path)
     assert result.returncode == 0, result.stderr
     out = result.stdout

@@ -14,6 +14,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 from alembic import command
+from alembic.config import Config
+from alembic.script import ScriptDirectory
 from click.testing import CliRunner, Result
 from sqlalchemy import Engine
 from telegram import Bot
@@ -26,8 +28,20 @@ from bot.simulator import FakeTelegram
 from bot.simulator.zalo_bot_api import FakeZaloBot
 from db.base import utcnow
 from db.engine import create_db_engine, session_factory
-from db.migrate import alembic_config
+from db.migrate import MIGRATIONS, alembic_config
 from db.models import OAuthToken
+
+
+def _revisions() -> tuple[str, str]:
+    """The newest revision and the one before it: the doctor names both."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    head = ScriptDirectory.from_config(config).get_revision("head")
+    assert head is not None and isinstance(head.down_revision, str)
+    return head.revision, head.down_revision
+
+
+HEAD, PREVIOUS = _revisions()
 
 HANOI = ZoneInfo("Asia/Ho_Chi_Minh")
 UNREACHABLE = "http://127.0.0.1:9/unreachable-in-tests"
@@ -79,7 +93,7 @@ async def test_all_good_says_ok_and_shows_no_token(
     result = await asyncio.to_thread(doctor, tmp_path, env)
     assert result.exit_code == 0, result.stdout
     assert line(result, "database").startswith("[ ok ] database      ")
-    assert "schema at revision 0008 (current)" in line(result, "database")
+    assert f"schema at revision {HEAD} (current)" in line(result, "database")
     assert line(result, "telegram") == (
         "[ ok ] telegram      @htx_outreach_bot (bot 123456), long polling"
     )
@@ -114,7 +128,7 @@ def empty_database(path: Path) -> None:
 
 
 def old_database(path: Path) -> None:
-    migrate_to(path, "0007")
+    migrate_to(path, PREVIOUS)
 
 
 def database_without_areas(path: Path) -> None:
@@ -134,7 +148,7 @@ def migrate_to(path: Path, revision: str) -> None:
     ("prepare", "says"),
     [
         (empty_database, "the database is empty"),
-        (old_database, "the database is at revision 0007, the code needs 0008"),
+        (old_database, f"the database is at revision {PREVIOUS}, the code needs {HEAD}"),
         (database_without_areas, "the provinces and communes are not loaded"),
     ],
 )

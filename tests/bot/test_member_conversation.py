@@ -286,3 +286,38 @@ async def test_district_typed_for_province_and_numbers_off_the_list(
     await chat.expect("Anh/chị thuộc nhóm nào dưới đây?")
     await chat.say("2", "Đã chọn: Cán bộ quản lý HTX")
     assert member(sessions, 513).role == Role.MANAGER
+
+
+async def test_a_name_that_was_a_district_and_communes_offers_them_all(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 531)
+    await agree(chat)
+    await chat.say("lang son", "xã, phường nào")
+    reply = await chat.say("chi lang", "Trước 1/7/2025 có")
+    labels = [label for label, _ in chat.buttons()]
+    assert labels[0] == "Xã Chi Lăng"  # the commune of that name today
+    assert "Xã Chi Lăng (Huyện Tràng Định cũ) → Xã Thất Khê" in labels
+    assert any(label.endswith("(Huyện Chi Lăng cũ)") for label in labels), labels
+    assert "nơi tên “chi lang”" in reply["text"]
+    await chat.tap("Xã Thất Khê", "Đã chọn: Xã Thất Khê, Tỉnh Lạng Sơn")
+    found = member(sessions, 531)
+    assert found is not None and found.area is not None and found.area.name == "Xã Thất Khê"
+
+
+async def test_stop_words_are_an_offer_to_stop_not_feedback(
+    app: OutreachApp, telegram: FakeTelegram, sessions: sessionmaker[Session]
+) -> None:
+    chat = Chat(telegram, 532)
+    await register(chat)
+    await chat.say("Dừng nhận tin", "Anh/chị muốn dừng nhận tin?")
+    assert [label for label, _ in chat.buttons()] == ["Dừng nhận tin", "Không, vẫn nhận tin"]
+    await chat.say("ko", "vẫn nhận tin như cũ")
+    found = member(sessions, 532)
+    assert found is not None and found.status == SubscriberStatus.ACTIVE
+    await chat.say("huỷ đăng ký", "Anh/chị muốn dừng nhận tin?")
+    await chat.tap("Dừng nhận tin", "Đã dừng")
+    found = member(sessions, 532)
+    assert found is not None and found.status == SubscriberStatus.STOPPED
+    with sessions() as session:
+        assert session.scalar(select(func.count()).select_from(Feedback)) == 0
